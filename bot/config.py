@@ -1,0 +1,122 @@
+"""The bot's settings in one place, read once at start-up from the environment and a `.env` file.
+
+Only `run_bot.py` calls `Settings.from_env`; everything else receives a `Settings` (or a part of it), so
+tests build settings directly and never depend on the developer's environment. Light on imports (no
+models), so that a bad setting is reported at once.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TypeVar
+
+from dotenv import dotenv_values
+
+T = TypeVar("T")
+
+
+class ConfigError(ValueError):
+    """A missing or malformed setting; the message is one line for the person starting the bot."""
+
+
+@dataclass(frozen=True)
+class QualityThresholds:
+    """When a face gets the "the match may be poor" note (see bot/quality.py)."""
+
+    min_face_px: float = 40.0  # shorter side of the detector's box, in photo pixels
+    max_turn: float = 0.6  # nose offset from the face centre line, in half eye distances (see quality.py)
+    min_sharpness: float = 40.0  # variance of the Laplacian of the aligned 112x112 grey crop
+
+
+@dataclass(frozen=True)
+class WebhookSettings:
+    """Where Telegram posts updates in webhook mode (`run_bot.py --webhook`)."""
+
+    base_url: str | None = None  # public https address of this server, e.g. https://bot.example.com
+    path: str = "/telegram/webhook"
+    host: str = "0.0.0.0"
+    port: int = 8080
+    secret: str | None = field(default=None, repr=False)  # checked against X-Telegram-Bot-Api-Secret-Token
+
+    @property
+    def url(self) -> str | None:
+        return f"{self.base_url.rstrip('/')}{self.path}" if self.base_url else None
+
+
+@dataclass(frozen=True)
+class Settings:
+    bot_token: str = field(repr=False)  # never in logs or tracebacks
+    api_base_url: str | None = None  # a local Bot API server, e.g. http://127.0.0.1:8081
+    index_dir: Path = Path("index_data")
+    weights_dir: Path | None = None  # None: the weights committed in pipeline/weights
+    max_faces: int = 10
+    workers: int = 2  # photos processed at the same time
+    cooldown_s: float = 3.0  # pause after a user's request before the next one is accepted
+    max_file_bytes: int = 20 * 1024 * 1024  # the cloud Bot API lets bots download at most 20 MB
+    max_pixels: int = 40_000_000
+    quality: QualityThresholds = field(default_factory=QualityThresholds)
+    log_level: str = "INFO"
+    webhook: WebhookSettings = field(default_factory=WebhookSettings)
+
+    def __post_init__(self) -> None:
+        if self.max_faces < 1 or self.workers < 1:
+            raise ConfigError("MAX_FACES and WORKERS must be at least 1")
+        if self.log_level not in logging.getLevelNamesMapping():
+            raise ConfigError(f"LOG_LEVEL={self.log_level!r} is not a logging level such as INFO or DEBUG")
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None,
+                 dotenv_path: str | Path | None = ".env") -> Settings:
+        """Settings from `environ` (default: os.environ) over those in the `dotenv_path` file, if any."""
+        values = read_environment(environ, dotenv_path)
+        token = values.get("BOT_TOKEN", "").strip()
+        if not token:
+            raise ConfigError("BOT_TOKEN is not set: put @BotFather's token in .env or the environment")
+        weights_dir = values.get("LOOKALIKE_WEIGHTS_DIR")
+        return cls(
+            bot_token=token,
+            api_base_url=values.get("BOT_API_BASE_URL") or None,
+            index_dir=Path(values.get("LOOKALIKE_INDEX_DIR") or "index_data"),
+            weights_dir=Path(weights_dir) if weights_dir else None,
+            max_faces=parse(values, "MAX_FACES", int, 10),
+            workers=parse(values, "WORKERS", int, 2),
+            cooldown_s=parse(values, "COOLDOWN_SECONDS", float, 3.0),
+            max_file_bytes=int(parse(values, "MAX_FILE_MB", float, 20.0) * 1024 * 1024),
+            max_pixels=parse(values, "MAX_PIXELS", int, 40_000_000),
+            quality=QualityThresholds(
+                min_face_px=parse(values, "QUALITY_MIN_FACE_PX", float, QualityThresholds.min_face_px),
+                max_turn=parse(values, "QUALITY_MAX_TURN", float, QualityThresholds.max_turn),
+                min_sharpness=parse(values, "QUALITY_MIN_SHARPNESS", float, QualityThresholds.min_sharpness),
+            ),
+            log_level=(values.get("LOG_LEVEL") or "INFO").upper(),
+            webhook=WebhookSettings(
+                base_url=values.get("WEBHOOK_BASE_URL") or None,
+                path=values.get("WEBHOOK_PATH") or WebhookSettings.path,
+                host=values.get("WEBHOOK_HOST") or WebhookSettings.host,
+                port=parse(values, "WEBHOOK_PORT", int, WebhookSettings.port),
+                secret=values.get("WEBHOOK_SECRET") or None,
+            ),
+        )
+
+
+def read_environment(environ: Mapping[str, str] | None, dotenv_path: str | Path | None) -> dict[str, str]:
+    """The `.env` file's values, overridden by the real environment (as python-dotenv does by default)."""
+    from_file = dotenv_values(dotenv_path) if dotenv_path and Path(dotenv_path).is_file() else {}
+    merged = {key: value for key, value in from_file.items() if value is not None}
+    merged.update(os.environ if environ is None else environ)
+    return merged
+
+
+def parse(values: Mapping[str, str], name: str, kind: Callable[[str], T], default: T) -> T:
+    """values[name] converted by `kind`, or `default` when unset; a ConfigError names the bad variable."""
+    raw = values.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        return kind(raw)
+    except ValueError:
+        raise ConfigError(f"{name}={raw!r} is not a valid {kind.__name__}") from None

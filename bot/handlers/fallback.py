@@ -1,0 +1,28 @@
+"""Private messages no other router understood: animations get their own answer, the rest a hint."""
+
+from __future__ import annotations
+
+from aiogram import F, Router
+from aiogram.enums import ChatType
+from aiogram.types import Message
+
+from pipeline.photo import PhotoProblem
+
+from .. import texts
+from ..config import Settings
+
+
+async def refuse_animation(message: Message, settings: Settings) -> None:
+    await message.answer(texts.photo_problem(PhotoProblem.ANIMATED, settings.max_file_bytes))
+
+
+async def ask_for_photo(message: Message) -> None:
+    await message.answer(texts.SEND_A_PHOTO)
+
+
+def create_router() -> Router:
+    router = Router(name="fallback")
+    router.message.filter(F.chat.type == ChatType.PRIVATE)  # stay quiet in groups
+    router.message.register(refuse_animation, F.animation)
+    router.message.register(ask_for_photo)
+    return router

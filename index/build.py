@@ -1,0 +1,325 @@
+"""Build the gallery index from a CelebA root: each photo's celebrity face, aligned, embedded, searchable.
+
+    python -m index.build --data-root ../shared/data --out index_data [--limit N] [--batch 64] [--threads 1]
+
+In-the-wild photos (celeba/img_celeba): the detector finds the faces and the celebrity's is the one that
+best overlaps the photo's list_bbox_celeba.txt row; if none overlaps, the annotated box itself is used; a
+photo without a row takes its largest face. Aligned photos (img_align_celeba, from celeba_align_small/ when
+present): the face fills the frame at a known place, so no detector runs; a box around CelebA's aligned
+landmark positions goes straight to the landmark model. A photo id in both folders is indexed once, from
+the in-the-wild photo. Photos without a face are counted and listed; unreadable files are skipped with a
+warning. The directory's layout is described in index.gallery.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import math
+import sys
+import time
+from collections.abc import Collection, Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import IO, Any
+
+import faiss
+import numpy as np
+import pandas as pd
+import torch
+from tqdm import tqdm
+
+from pipeline import FacePipeline
+from pipeline.card import encode_jpeg
+from pipeline.config import data_root
+from pipeline.data import CelebA, DataPaths
+from pipeline.data.celeba import LANDMARK_COLUMNS, aligned_points
+from pipeline.photo import PhotoError, PhotoLimits, read_photo
+
+from .engine import default_weights_dir
+from .gallery import (
+    CROPS_FILE,
+    INDEX_FILE,
+    MANIFEST_FILE,
+    METADATA_FILE,
+    create_faiss_index,
+    default_index_dir,
+    pipeline_fingerprint,
+)
+
+logger = logging.getLogger(__name__)
+
+SOURCES = ("wild", "align")
+MIN_IOU = 0.3  # a detection overlapping the annotated box less than this is someone else
+CROP_JPEG_QUALITY = 90
+# Photos keep their file size (no downscaling) so that boxes stay in the pixels of list_bbox_celeba.txt.
+BUILD_PHOTO_LIMITS = PhotoLimits(max_side_after_decode=1 << 16)
+# A face box around five points, shaped like the MTCNN boxes the detector and the landmark model learnt:
+# medians over the shared CelebA labels (6,262 faces), in units of the eye-to-mouth distance.
+BOX_WIDTH, BOX_HEIGHT = 2.05, 2.73
+BOX_CENTRE_OFFSET = np.array([-0.015, -0.22], np.float32)
+
+
+@dataclass
+class GalleryFace:
+    """The celebrity's face in one photo, before embedding."""
+
+    image_id: str
+    identity: int
+    partition: int
+    source: str  # "wild" or "align"
+    # "detector", "annotation" (the list_bbox row: no detection overlapped it) or "geometry" (aligned photo)
+    box_from: str
+    box: np.ndarray
+    score: float  # detector confidence; NaN when the box did not come from the detector
+    landmarks: np.ndarray
+    crop: np.ndarray
+
+
+@dataclass
+class SkippedPhotos:
+    no_face: list[str] = field(default_factory=list)
+    corrupt: list[str] = field(default_factory=list)
+
+
+def photo_dir(celeba: CelebA, source: str) -> Path:
+    return celeba.wild_dir if source == "wild" else celeba.align_dir
+
+
+def source_celeba(paths: DataPaths, source: str) -> CelebA:
+    return paths.celeba if source == "wild" else paths.celeba_align
+
+
+def gallery_photos(celeba: CelebA, source: str) -> list[str]:
+    """Ids of the photos with a known identity that exist in the source's folder."""
+    folder = photo_dir(celeba, source)
+    on_disk = {path.name for path in folder.glob("*.jpg")} if folder.is_dir() else set()
+    return sorted(image_id for image_id in celeba.identities.index if image_id in on_disk)
+
+
+def annotated_boxes(celeba: CelebA) -> pd.DataFrame | None:
+    """list_bbox_celeba.txt (x_1, y_1, width, height per photo), or None when the root has none."""
+    try:
+        return celeba.boxes
+    except FileNotFoundError:
+        return None
+
+
+def annotated_box(boxes: pd.DataFrame | None, image_id: str) -> np.ndarray | None:
+    """The photo's annotated face as (x1, y1, x2, y2), or None."""
+    if boxes is None or image_id not in boxes.index:
+        return None
+    x, y, width, height = boxes.loc[image_id, ["x_1", "y_1", "width", "height"]].to_numpy(np.float32)
+    return np.array([x, y, x + width, y + height], np.float32)
+
+
+def box_iou(box: np.ndarray, boxes: np.ndarray) -> np.ndarray:
+    """Intersection over union of one (x1, y1, x2, y2) box with each of (N, 4) boxes."""
+    top_left = np.maximum(box[:2], boxes[:, :2])
+    bottom_right = np.minimum(box[2:], boxes[:, 2:4])
+    intersection = np.prod(np.clip(bottom_right - top_left, 0, None), axis=1)
+    areas = np.prod(boxes[:, 2:4] - boxes[:, :2], axis=1)
+    return intersection / (np.prod(box[2:] - box[:2]) + areas - intersection + 1e-9)
+
+
+def celebrity_box(pipeline: FacePipeline, rgb: np.ndarray,
+                  annotated: np.ndarray | None) -> tuple[np.ndarray, float, str] | None:
+    """(box, detector score, box_from) of the celebrity's face in an in-the-wild photo, or None."""
+    boxes, scores = pipeline.detector.detect(rgb)
+    if annotated is not None:
+        overlaps = box_iou(annotated, boxes)
+        if len(boxes) and overlaps.max() >= MIN_IOU:
+            best = int(overlaps.argmax())
+            return boxes[best], float(scores[best]), "detector"
+        return annotated, math.nan, "annotation"
+    if len(boxes) == 0:
+        return None
+    largest = int(np.argmax(np.prod(boxes[:, 2:4] - boxes[:, :2], axis=1)))
+    return boxes[largest], float(scores[largest]), "detector"
+
+
+def box_around_points(points: np.ndarray) -> np.ndarray:
+    """A detector-like (x1, y1, x2, y2) face box around five landmarks."""
+    scale = float(np.linalg.norm(points[3:].mean(axis=0) - points[:2].mean(axis=0)))
+    centre = points.mean(axis=0) + BOX_CENTRE_OFFSET * scale
+    half = np.array([BOX_WIDTH, BOX_HEIGHT], np.float32) * scale / 2
+    return np.concatenate([centre - half, centre + half]).astype(np.float32)
+
+
+def face_box(pipeline: FacePipeline, celeba: CelebA, source: str, image_id: str, rgb: np.ndarray,
+             boxes: pd.DataFrame | None) -> tuple[np.ndarray, float, str] | None:
+    """(box, detector score, box_from) of the celebrity's face in a photo of either source, or None."""
+    if source == "wild":
+        return celebrity_box(pipeline, rgb, annotated_box(boxes, image_id))
+    return box_around_points(aligned_points(celeba, image_id, rgb.shape[1])), math.nan, "geometry"
+
+
+def photo_faces(pipeline: FacePipeline, celeba: CelebA, source: str, image_ids: Iterable[str],
+                skipped: SkippedPhotos) -> Iterator[GalleryFace]:
+    """The celebrity's face in each photo of one source, with a progress bar; records photos skipped."""
+    folder = photo_dir(celeba, source)
+    boxes = annotated_boxes(celeba) if source == "wild" else None
+    for image_id in tqdm(image_ids, desc=f"{source} photos", unit="photo"):
+        try:
+            rgb = read_photo(folder / image_id, BUILD_PHOTO_LIMITS)
+        except (PhotoError, OSError) as error:
+            logger.warning("skipping unreadable photo %s: %s", folder / image_id, error)
+            skipped.corrupt.append(image_id)
+            continue
+        found = face_box(pipeline, celeba, source, image_id, rgb, boxes)
+        if found is None:
+            skipped.no_face.append(image_id)
+            continue
+        box, score, box_from = found
+        landmarks, crops = pipeline.faces_in_box(rgb, box[None])
+        yield GalleryFace(
+            image_id=image_id, identity=int(celeba.identities[image_id]),
+            partition=int(celeba.partitions.get(image_id, -1)), source=source, box_from=box_from,
+            box=np.asarray(box, np.float32), score=score, landmarks=landmarks[0], crop=crops[0],
+        )
+
+
+def gallery_faces(pipeline: FacePipeline, paths: DataPaths, sources: Iterable[str], limit: int | None,
+                  only: set[str] | None, skipped: SkippedPhotos) -> Iterator[GalleryFace]:
+    """Faces of all sources in order; a photo id already taken from an earlier source is not taken again."""
+    taken: set[str] = set()
+    for source in sources:
+        celeba = source_celeba(paths, source)
+        candidates = [i for i in gallery_photos(celeba, source) if only is None or i in only]
+        image_ids = [i for i in candidates if i not in taken][:limit]
+        taken.update(image_ids)
+        yield from photo_faces(pipeline, celeba, source, image_ids, skipped)
+
+
+def chunks(items: Iterable[GalleryFace], size: int) -> Iterator[list[GalleryFace]]:
+    chunk: list[GalleryFace] = []
+    for item in items:
+        chunk.append(item)
+        if len(chunk) == size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+def metadata_row(face: GalleryFace, crop_offset: int, crop_size: int) -> dict[str, Any]:
+    x1, y1, x2, y2 = (round(float(v), 1) for v in face.box)
+    points = face.landmarks.reshape(-1)
+    return {
+        "image_id": face.image_id, "identity": face.identity, "partition": face.partition,
+        "source": face.source, "box_from": face.box_from, "x1": x1, "y1": y1, "x2": x2, "y2": y2,
+        "score": round(face.score, 4),
+        **{name: round(float(v), 1) for name, v in zip(LANDMARK_COLUMNS, points, strict=True)},
+        "crop_offset": crop_offset, "crop_size": crop_size,
+    }
+
+
+def append_crops(faces: list[GalleryFace], crops_file: IO[bytes]) -> list[dict[str, Any]]:
+    """JPEG-encode the faces' crops onto the end of crops.bin; return their metadata rows."""
+    rows = []
+    for face in faces:
+        data = encode_jpeg(face.crop, CROP_JPEG_QUALITY)
+        rows.append(metadata_row(face, crops_file.tell(), len(data)))
+        crops_file.write(data)
+    return rows
+
+
+def build_index(pipeline: FacePipeline, data_root: str | Path, out_dir: str | Path, limit: int | None = None,
+                batch_size: int = 64, sources: Iterable[str] = SOURCES,
+                image_ids: Collection[str] | None = None) -> dict[str, Any]:
+    """Build the index directory `out_dir` from the CelebA photos under `data_root`; return its manifest.
+
+    `limit` takes at most that many photos from each source; `image_ids` restricts the build to those photos.
+    """
+    started = time.perf_counter()
+    paths, out_dir, sources = DataPaths.from_root(data_root), Path(out_dir), list(sources)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    (out_dir / MANIFEST_FILE).unlink(missing_ok=True)  # the old index is invalid from here on
+    only = set(image_ids) if image_ids is not None else None
+    skipped = SkippedPhotos()
+    rows: list[dict[str, Any]] = []
+    vectors: list[np.ndarray] = []
+    with open(out_dir / CROPS_FILE, "wb") as crops_file:
+        for batch in chunks(gallery_faces(pipeline, paths, sources, limit, only, skipped), batch_size):
+            vectors.append(pipeline.embed_crops(np.stack([face.crop for face in batch]), batch_size))
+            rows.extend(append_crops(batch, crops_file))
+    if not rows:
+        raise RuntimeError(f"No face found in any photo under {paths.root}: nothing to index.")
+    embeddings = np.concatenate(vectors)
+    index = create_faiss_index(embeddings.shape[1], len(embeddings))
+    index.add(embeddings)
+    faiss.write_index(index, str(out_dir / INDEX_FILE))
+    pd.DataFrame(rows).to_csv(out_dir / METADATA_FILE, index=False)
+    manifest = {
+        "weights_fingerprint": pipeline_fingerprint(pipeline),
+        "embedding_size": int(embeddings.shape[1]),
+        "count": len(rows),
+        "index_type": type(index).__name__,
+        "built_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "build_seconds": round(time.perf_counter() - started, 1),
+        "data_root": str(paths.root),
+        "sources": {source: str(photo_dir(source_celeba(paths, source), source)) for source in sources},
+        "photos_without_face_count": len(skipped.no_face),
+        "photos_without_face": skipped.no_face,
+        "corrupt_files_skipped": skipped.corrupt,
+    }
+    (out_dir / MANIFEST_FILE).write_text(json.dumps(manifest, indent=2))
+    return manifest
+
+
+def add_data_arguments(parser: argparse.ArgumentParser) -> None:
+    """Where a build reads its photos and how many threads it uses (`build-index` and `demo`)."""
+    parser.add_argument("--data-root", help="folder holding celeba/ (and celeba_align_small/); "
+                                            "default $LOOKALIKE_DATA_ROOT")
+    parser.add_argument("--threads", type=int, default=1,
+                        help="torch threads for the build (default 1: on a busy machine, more threads make "
+                             "torch's small per-photo calls much slower, not faster)")
+
+
+def add_build_arguments(parser: argparse.ArgumentParser) -> None:
+    """The build options, shared by `python -m index.build` and `lookalike build-index`."""
+    add_data_arguments(parser)
+    parser.add_argument("--out", type=Path, default=default_index_dir(),
+                        help="index directory to write (default $LOOKALIKE_INDEX_DIR, else index_data/)")
+    parser.add_argument("--weights", type=Path, default=default_weights_dir(),
+                        help="model weights folder (default $LOOKALIKE_WEIGHTS_DIR, else the committed ones)")
+    parser.add_argument("--limit", type=int, help="at most N photos from each source (for trials)")
+    parser.add_argument("--batch", type=int, default=64, help="crops per embedder batch (default 64)")
+    parser.add_argument("--sources", nargs="+", choices=SOURCES, default=list(SOURCES),
+                        help="wild: celeba/img_celeba; align: img_align_celeba (default both)")
+
+
+def summary(manifest: dict[str, Any], out_dir: Path) -> str:
+    return (f"Indexed {manifest['count']} faces into {out_dir}/ ({manifest['index_type']}) in "
+            f"{manifest['build_seconds']:.0f} s; {manifest['photos_without_face_count']} photos without a "
+            f"face, {len(manifest['corrupt_files_skipped'])} unreadable files skipped.")
+
+
+def build_command(args: argparse.Namespace, pipeline: FacePipeline, out_dir: Path, **options: Any) -> int:
+    """Build from --data-root with --threads torch threads and print a summary; 2 when there is no data root."""
+    try:
+        root = data_root(args.data_root)
+    except RuntimeError as error:
+        print(error, file=sys.stderr)
+        return 2
+    torch.set_num_threads(args.threads)
+    print(summary(build_index(pipeline, root, out_dir, **options), out_dir))
+    return 0
+
+
+def run_build(args: argparse.Namespace) -> int:
+    return build_command(args, FacePipeline.load(args.weights), args.out, limit=args.limit,
+                         batch_size=args.batch, sources=args.sources)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m index.build", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    add_build_arguments(parser)
+    return run_build(parser.parse_args(argv))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

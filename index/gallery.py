@@ -1,0 +1,185 @@
+"""The gallery: a built index directory, loaded once and searched per face.
+
+An index directory (written by index.build) holds
+
+    faces.index     the FAISS index of the gallery's unit embeddings; vector i is row i of faces.csv
+    faces.csv       one row per gallery face: image_id, identity, partition, source, box_from, box (x1, y1,
+                    x2, y2), detection score, the five landmarks, and where its crop lies in crops.bin
+    crops.bin       the aligned 112x112 crops as JPEG bytes, one after another (the card needs them, so the
+                    bot never needs the CelebA folder at run time)
+    manifest.json   what built it: the pipeline's weights fingerprint, embedding size, count, build date,
+                    source folders, photos without a face and corrupt files skipped; written last, so a
+                    directory without it is an unfinished build
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import os
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import faiss
+import numpy as np
+import pandas as pd
+from PIL import Image
+
+if TYPE_CHECKING:
+    from pipeline import FacePipeline
+
+INDEX_FILE = "faces.index"
+METADATA_FILE = "faces.csv"
+CROPS_FILE = "crops.bin"
+MANIFEST_FILE = "manifest.json"
+INDEX_DIR_ENV = "LOOKALIKE_INDEX_DIR"
+DEFAULT_INDEX_DIR = "index_data"
+
+# Index type by gallery size, chosen with benchmarks/search.py (see its results): exact search below
+# FLAT_MAX_SIZE vectors, HNSW above it.
+FLAT_MAX_SIZE = 100_000
+HNSW_M = 32
+HNSW_EF_CONSTRUCTION = 80
+HNSW_EF_SEARCH = 128
+
+# Over-fetch for the per-identity dedupe: a celebrity has up to ~30 photos in CelebA, so most of the
+# nearest faces of a good match can be the same person.
+OVERFETCH = 8
+MIN_FETCH = 64
+
+
+class MissingIndexError(FileNotFoundError):
+    """No finished index in the directory (never built, or the build was interrupted)."""
+
+
+@dataclass
+class Match:
+    """One look-alike: rank (1 = most similar), CelebA identity, photo, cosine similarity, aligned crop."""
+
+    rank: int
+    identity: int
+    image_id: str
+    similarity: float
+    crop: np.ndarray
+
+
+def default_index_dir() -> Path:
+    """$LOOKALIKE_INDEX_DIR, else index_data/ in the current directory."""
+    return Path(os.environ.get(INDEX_DIR_ENV, DEFAULT_INDEX_DIR))
+
+
+def pipeline_fingerprint(pipeline: FacePipeline) -> str:
+    """Hash of the models' weights and configs: an index is valid only for the weights that built it."""
+    digest = hashlib.sha256()
+    for part in (pipeline.detector, pipeline.landmarks, pipeline.embedder):
+        digest.update(json.dumps(asdict(part.config), sort_keys=True).encode())
+        for name, tensor in part.model.state_dict().items():
+            digest.update(name.encode())
+            digest.update(tensor.detach().cpu().contiguous().numpy().tobytes())
+    return digest.hexdigest()
+
+
+def create_faiss_index(dim: int, size: int) -> faiss.Index:
+    """An empty inner-product index suited to a gallery of `size` unit vectors."""
+    if size <= FLAT_MAX_SIZE:
+        return faiss.IndexFlatIP(dim)
+    index = faiss.IndexHNSWFlat(dim, HNSW_M, faiss.METRIC_INNER_PRODUCT)
+    index.hnsw.efConstruction = HNSW_EF_CONSTRUCTION
+    index.hnsw.efSearch = HNSW_EF_SEARCH
+    return index
+
+
+def search_parameters(index: faiss.Index, fetch: int) -> faiss.SearchParameters | None:
+    """Per-call search parameters (no shared state is changed): HNSW must explore at least `fetch` nodes."""
+    if isinstance(index, faiss.IndexHNSW):
+        return faiss.SearchParametersHNSW(efSearch=max(HNSW_EF_SEARCH, fetch))
+    return None
+
+
+def normalised(vector: np.ndarray) -> np.ndarray:
+    """A (1, D) float32 unit row."""
+    row = np.asarray(vector, np.float32).reshape(1, -1)
+    return row / max(float(np.linalg.norm(row)), 1e-12)
+
+
+def best_per_identity(rows: np.ndarray, similarities: np.ndarray,
+                      identities: np.ndarray) -> list[tuple[int, float]]:
+    """(row, similarity) of the most similar face of each identity, most similar first."""
+    seen: set[int] = set()
+    best = []
+    for row, similarity in zip(rows, similarities, strict=True):
+        if row < 0 or identities[row] in seen:  # FAISS pads missing results with -1
+            continue
+        seen.add(int(identities[row]))
+        best.append((int(row), float(similarity)))
+    return best
+
+
+def decode_crop(data: bytes) -> np.ndarray:
+    return np.asarray(Image.open(io.BytesIO(data)).convert("RGB"))
+
+
+def read_manifest(index_dir: Path) -> dict[str, Any]:
+    path = Path(index_dir) / MANIFEST_FILE
+    if not path.is_file():
+        raise MissingIndexError(
+            f"No gallery index in {index_dir}/: build one with `lookalike build-index --data-root DATA_ROOT "
+            f"--out {index_dir}` (or run `lookalike demo`, which builds it when missing)."
+        )
+    return json.loads(path.read_text())
+
+
+class Gallery:
+    """A loaded index directory. Read-only after loading, so concurrent searches from threads are safe."""
+
+    def __init__(self, index: faiss.Index, metadata: pd.DataFrame, crops: np.ndarray,
+                 manifest: dict[str, Any]) -> None:
+        self.index = index
+        self.metadata = metadata
+        self.crops = crops
+        self.manifest = manifest
+        self.identities = metadata["identity"].to_numpy(np.int64)
+
+    @classmethod
+    def load(cls, index_dir: str | Path) -> Gallery:
+        index_dir = Path(index_dir)
+        manifest = read_manifest(index_dir)
+        index = faiss.read_index(str(index_dir / INDEX_FILE))
+        metadata = pd.read_csv(index_dir / METADATA_FILE, dtype={"image_id": str})
+        crops = np.memmap(index_dir / CROPS_FILE, dtype=np.uint8, mode="r")
+        if index.ntotal != len(metadata):
+            raise ValueError(f"{index_dir}: {index.ntotal} vectors but {len(metadata)} metadata rows")
+        return cls(index, metadata, crops, manifest)
+
+    def __len__(self) -> int:
+        return self.index.ntotal
+
+    @property
+    def weights_fingerprint(self) -> str:
+        return self.manifest["weights_fingerprint"]
+
+    def crop(self, row: int) -> np.ndarray:
+        """The aligned 112x112 RGB crop of gallery row `row`."""
+        start = int(self.metadata.at[row, "crop_offset"])
+        return decode_crop(self.crops[start:start + int(self.metadata.at[row, "crop_size"])].tobytes())
+
+    def search(self, embedding: np.ndarray, k: int = 8) -> list[Match]:
+        """The k most similar identities (the best face of each), most similar first; fewer if fewer exist."""
+        # One thread per query: for a single vector, OpenMP start-up costs more than it saves (see
+        # benchmarks/search.py). The setting is per calling thread, so it is made here, where searches run.
+        faiss.omp_set_num_threads(1)
+        query = normalised(embedding)
+        fetch = min(len(self), max(k * OVERFETCH, MIN_FETCH))
+        while True:
+            similarities, rows = self.index.search(query, fetch, params=search_parameters(self.index, fetch))
+            best = best_per_identity(rows[0], similarities[0], self.identities)
+            if len(best) >= k or fetch >= len(self):
+                break
+            fetch = min(len(self), fetch * 4)
+        return [
+            Match(rank=rank, identity=int(self.identities[row]), similarity=similarity,
+                  image_id=str(self.metadata.at[row, "image_id"]), crop=self.crop(row))
+            for rank, (row, similarity) in enumerate(best[:k], start=1)
+        ]

@@ -1,0 +1,76 @@
+"""albumentations pipelines that move landmarks with the image, and the left/right swap a flip needs."""
+
+from __future__ import annotations
+
+import albumentations as A
+import cv2
+import numpy as np
+
+# After a horizontal flip the image-left eye becomes the image-right eye: swap 0<->1 and 3<->4.
+FLIP_ORDER = [1, 0, 2, 4, 3]
+
+
+def flip_points(points: np.ndarray, width: int) -> np.ndarray:
+    """Mirror (5, 2) points for an image of `width` pixels and swap left/right so the order stays CelebA's."""
+    flipped = points.copy()
+    flipped[:, 0] = width - points[:, 0]
+    return flipped[FLIP_ORDER]
+
+
+def landmark_transform(crop_size: int, context: float) -> A.Compose:
+    """Geometric and photometric changes for a landmark crop with `context` times the nominal side around it.
+
+    The Affine moves the keypoints; the final CenterCrop keeps the nominal crop.
+    """
+    return A.Compose(
+        [
+            A.Affine(scale=(0.85, 1.15), translate_percent=(-0.06, 0.06), rotate=(-30, 30),
+                     border_mode=cv2.BORDER_CONSTANT, fill=0, p=0.9),
+            A.CenterCrop(crop_size, crop_size),
+            A.ColorJitter(0.4, 0.4, 0.4, 0.05, p=0.8),
+            A.ToGray(p=0.1),
+            A.OneOf([A.MotionBlur(blur_limit=5), A.GaussianBlur(blur_limit=(3, 5))], p=0.2),
+            A.ImageCompression(quality_range=(30, 95), p=0.3),
+            A.CoarseDropout(num_holes_range=(1, 2), hole_height_range=(0.1, 0.25),
+                            hole_width_range=(0.1, 0.25), p=0.2),
+        ],
+        keypoint_params=A.KeypointParams(format="xy", remove_invisible=False),
+    )
+
+
+def embedder_transform() -> A.Compose:
+    """Heavy augmentation for aligned 112x112 crops: pose jitter, occlusion, blur, colour, low quality."""
+    return A.Compose(
+        [
+            A.HorizontalFlip(p=0.5),
+            A.Affine(scale=(0.9, 1.1), translate_percent=(-0.05, 0.05), rotate=(-10, 10),
+                     border_mode=cv2.BORDER_REFLECT, p=0.7),
+            A.ColorJitter(0.4, 0.4, 0.3, 0.05, p=0.8),
+            A.ToGray(p=0.15),
+            A.OneOf([A.MotionBlur(blur_limit=7), A.GaussianBlur(blur_limit=(3, 7)),
+                     A.Downscale(scale_range=(0.3, 0.6))], p=0.35),
+            A.ImageCompression(quality_range=(30, 95), p=0.3),
+            A.OneOf([SunglassesPatch(), A.CoarseDropout(num_holes_range=(1, 3), hole_height_range=(0.1, 0.3),
+                                                        hole_width_range=(0.1, 0.3))], p=0.25),
+        ]
+    )
+
+
+class SunglassesPatch(A.ImageOnlyTransform):
+    """A dark band over both eyes of an aligned crop (the ArcFace template puts the eyes at y ~ 52/112)."""
+
+    def __init__(self, p: float = 1.0) -> None:
+        super().__init__(p=p)
+
+    def apply(self, img: np.ndarray, **params) -> np.ndarray:
+        out = img.copy()
+        height, width = out.shape[:2]
+        rng = np.random.default_rng()
+        top = int(height * rng.uniform(0.38, 0.43))
+        bottom = int(height * rng.uniform(0.53, 0.58))
+        shade = rng.integers(0, 60)
+        out[top:bottom, int(width * 0.2):int(width * 0.8)] = shade
+        return out
+
+    def get_transform_init_args_names(self) -> tuple[str, ...]:
+        return ()

@@ -1,0 +1,234 @@
+"""The evaluation command: detector, landmarks and embedder on held-out data, written as JSON + ROC PNG.
+
+    python -m pipeline.evaluate --data-root ../shared/data --out reports/
+
+- Detector: recall and precision at IoU 0.5 on the CelebA test photos against every face of
+  faces_all.csv, at the configured confidence threshold, plus the precision-recall curve.
+- Landmarks: NME (mean point error / distance between the eye centres) on MTFL's test list (AFLW), with
+  the crop taken from OUR detector's box (the whole image when it finds nothing; counted).
+- Embedder: verification on the CelebA test identities through the full pipeline on raw photos (the
+  celebrity's face = best IoU with list_bbox, else the largest): all same-identity pairs against all
+  different-identity pairs, ROC AUC and TPR at FPR 1e-2 and 1e-3. Photos where no face is found are counted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import cv2
+import numpy as np
+import torch
+from tqdm import tqdm
+
+from .data import DataPaths, read_mtfl_list
+from .data.mtfl import mtfl_points
+from .inference import FacePipeline
+
+IOU_MATCH = 0.5
+
+
+def box_iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """IoU matrix between (N, 4) and (M, 4) x1y1x2y2 boxes."""
+    top_left = np.maximum(a[:, None, :2], b[None, :, :2])
+    bottom_right = np.minimum(a[:, None, 2:], b[None, :, 2:])
+    inter = np.prod(np.clip(bottom_right - top_left, 0, None), axis=2)
+    area_a = np.prod(a[:, 2:] - a[:, :2], axis=1)
+    area_b = np.prod(b[:, 2:] - b[:, :2], axis=1)
+    return inter / (area_a[:, None] + area_b[None, :] - inter + 1e-9)
+
+
+def match_detections(boxes: np.ndarray, scores: np.ndarray, truth: np.ndarray) -> np.ndarray:
+    """Greedy matching in score order: 1 for a detection that takes an unmatched true face, else 0."""
+    hits = np.zeros(len(boxes), np.int64)
+    if len(truth) == 0 or len(boxes) == 0:
+        return hits
+    iou = box_iou(boxes, truth)
+    taken = np.zeros(len(truth), bool)
+    for index in np.argsort(-scores):
+        candidates = np.where(~taken & (iou[index] >= IOU_MATCH))[0]
+        if len(candidates):
+            best = candidates[np.argmax(iou[index, candidates])]
+            taken[best] = True
+            hits[index] = 1
+    return hits
+
+
+def read_rgb(path: Path) -> np.ndarray:
+    return cv2.cvtColor(cv2.imread(str(path)), cv2.COLOR_BGR2RGB)
+
+
+def evaluate_detector(pipe: FacePipeline, data: DataPaths, limit: int = 0) -> dict:
+    celeba = data.celeba
+    truth_by_image = {k: g[["x1", "y1", "x2", "y2"]].to_numpy(np.float32)
+                      for k, g in celeba.faces_all.groupby("image_id")}
+    detector = pipe.detector
+    working = detector.config.conf_threshold
+    detector.config.conf_threshold = 0.05  # collect low-confidence boxes for the curve
+    all_scores, all_hits, total_truth = [], [], 0
+    try:
+        for image_id in tqdm(celeba.image_ids("test")[: limit or None], desc="detector", mininterval=10):
+            image = read_rgb(celeba.wild_dir / image_id)
+            truth = truth_by_image.get(image_id, np.zeros((0, 4), np.float32))
+            height, width = image.shape[:2]
+            truth = truth.copy()
+            truth[:, [0, 2]] = truth[:, [0, 2]].clip(0, width)
+            truth[:, [1, 3]] = truth[:, [1, 3]].clip(0, height)
+            boxes, scores = detector.detect(image)
+            all_scores.append(scores)
+            all_hits.append(match_detections(boxes, scores, truth))
+            total_truth += len(truth)
+    finally:
+        detector.config.conf_threshold = working
+    scores, hits = np.concatenate(all_scores), np.concatenate(all_hits)
+    order = np.argsort(-scores)
+    scores, hits = scores[order], hits[order]
+    true_positives = np.cumsum(hits)
+    recall = true_positives / max(total_truth, 1)
+    precision = true_positives / np.arange(1, len(hits) + 1)
+    at_working = scores >= working
+    eligible = precision >= 0.95
+    return {
+        "photos": int(len(all_scores)),
+        "true_faces": int(total_truth),
+        "conf_threshold": working,
+        "recall": float(hits[at_working].sum() / max(total_truth, 1)),
+        "precision": float(hits[at_working].mean()) if at_working.any() else 0.0,
+        "best_recall_at_precision_0.95": float(recall[eligible].max()) if eligible.any() else 0.0,
+        "curve": {"recall": recall[:: max(1, len(recall) // 200)].tolist(),
+                  "precision": precision[:: max(1, len(recall) // 200)].tolist()},
+    }
+
+
+def evaluate_landmarks(pipe: FacePipeline, data: DataPaths, limit: int = 0) -> dict:
+    table = read_mtfl_list(data.mtfl / "list_landmarks_test.txt")
+    if limit:
+        table = table.iloc[:limit]
+    truth = mtfl_points(table)
+    errors, fallbacks = [], 0
+    for path, points in tqdm(zip(table.path, truth, strict=True), total=len(table), desc="landmarks", mininterval=10):
+        image = read_rgb(data.mtfl / path)
+        # MTFL crops are all face: give the detector a frame around it, as in a photo, then shift back.
+        pad = image.shape[0] // 2
+        framed = cv2.copyMakeBorder(image, pad, pad, pad, pad, cv2.BORDER_CONSTANT, value=(114, 114, 114))
+        boxes, scores = pipe.detector.detect(framed)
+        if len(boxes):
+            box = boxes[np.argmax(scores)] - pad
+        else:
+            fallbacks += 1
+            box = np.array([0, 0, image.shape[1], image.shape[0]], np.float32)
+        predicted = pipe.landmarks.predict(image, box[None])[0]
+        inter_ocular = np.linalg.norm(points[0] - points[1])
+        errors.append(np.linalg.norm(predicted - points, axis=1).mean() / inter_ocular)
+    errors = np.array(errors)
+    return {"faces": int(len(errors)), "nme": float(errors.mean()), "nme_median": float(np.median(errors)),
+            "failure_rate_nme_above_0.1": float((errors > 0.1).mean()), "detector_fallbacks": fallbacks}
+
+
+def celebrity_face(faces, box_row) -> int | None:
+    """Index of the face matching list_bbox (best IoU > 0.3), else the largest (index 0)."""
+    if not faces:
+        return None
+    if box_row is None:
+        return 0
+    x, y, w, h = box_row
+    truth = np.array([[x, y, x + w, y + h]], np.float32)
+    ious = box_iou(np.stack([f.box for f in faces]), truth)[:, 0]
+    return int(np.argmax(ious)) if ious.max() > 0.3 else 0
+
+
+def roc(genuine: np.ndarray, impostor: np.ndarray) -> dict:
+    """ROC AUC and TPR at fixed FPRs from genuine/impostor cosine scores."""
+    scores = np.concatenate([genuine, impostor])
+    labels = np.concatenate([np.ones(len(genuine)), np.zeros(len(impostor))])
+    order = np.argsort(-scores, kind="stable")
+    labels = labels[order]
+    tpr = np.concatenate([[0.0], np.cumsum(labels) / len(genuine)])
+    fpr = np.concatenate([[0.0], np.cumsum(1 - labels) / len(impostor)])
+    result = {"auc": float(np.trapezoid(tpr, fpr)), "genuine_pairs": int(len(genuine)),
+              "impostor_pairs": int(len(impostor))}
+    for target in (1e-2, 1e-3):
+        threshold = float(np.quantile(impostor, 1.0 - target))
+        result[f"tpr_at_fpr_{target:g}"] = float((genuine > threshold).mean())
+        result[f"threshold_at_fpr_{target:g}"] = threshold
+    step = max(1, len(fpr) // 2000)
+    result["curve"] = {"fpr": fpr[::step].tolist(), "tpr": tpr[::step].tolist()}
+    return result
+
+
+def evaluate_embedder(pipe: FacePipeline, data: DataPaths, limit: int = 0) -> dict:
+    celeba = data.celeba
+    embeddings, identities, missing = [], [], 0
+    for image_id in tqdm(celeba.image_ids("test")[: limit or None], desc="verification", mininterval=10):
+        faces = pipe(read_rgb(celeba.wild_dir / image_id))
+        row = celeba.boxes.loc[image_id].to_numpy() if image_id in celeba.boxes.index else None
+        chosen = celebrity_face(faces, row)
+        if chosen is None:
+            missing += 1
+            continue
+        embeddings.append(faces[chosen].embedding)
+        identities.append(int(celeba.identities[image_id]))
+    vectors, labels = np.stack(embeddings), np.array(identities)
+    similarity = vectors @ vectors.T
+    upper = np.triu_indices(len(labels), k=1)
+    same = labels[upper[0]] == labels[upper[1]]
+    result = roc(similarity[upper][same], similarity[upper][~same])
+    result.update({"photos": len(labels) + missing, "photos_without_face": missing,
+                   "identities": int(len(set(identities))),
+                   "configured_threshold": pipe.verification_threshold})
+    return result
+
+
+def plot(report: dict, out: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    figure, (left, right) = plt.subplots(1, 2, figsize=(10, 4.5))
+    if "embedder" in report:
+        curve = report["embedder"]["curve"]
+        left.plot(curve["fpr"], curve["tpr"])
+        left.set_xscale("log")
+        left.set_xlim(1e-4, 1)
+        left.set_xlabel("false positive rate")
+        left.set_ylabel("true positive rate")
+        left.set_title(f"Verification ROC, CelebA test (AUC {report['embedder']['auc']:.3f})")
+        left.grid(True, which="both", alpha=0.3)
+    if "detector" in report:
+        curve = report["detector"]["curve"]
+        right.plot(curve["recall"], curve["precision"])
+        right.set_xlabel("recall")
+        right.set_ylabel("precision")
+        right.set_title("Detector, CelebA test, IoU 0.5")
+        right.grid(True, alpha=0.3)
+    figure.tight_layout()
+    figure.savefig(out / "evaluation.png", dpi=100)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--data-root", default=None)
+    parser.add_argument("--weights", default=None, help="weights folder (default: the committed weights)")
+    parser.add_argument("--out", type=Path, default=Path("reports"))
+    parser.add_argument("--only", choices=["detector", "landmarks", "embedder"], action="append")
+    parser.add_argument("--limit", type=int, default=0, help="first N items of each set (quick checks)")
+    parser.add_argument("--threads", type=int, default=2)
+    args = parser.parse_args()
+
+    torch.set_num_threads(args.threads)
+    data = DataPaths.from_root(args.data_root)
+    pipe = FacePipeline.load(args.weights)
+    steps = {"detector": evaluate_detector, "landmarks": evaluate_landmarks, "embedder": evaluate_embedder}
+    report = {name: step(pipe, data, args.limit) for name, step in steps.items() if not args.only or name in args.only}
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "evaluation.json").write_text(json.dumps(report, indent=2))
+    plot(report, args.out)
+    for name, figures in report.items():
+        summary = {k: round(v, 4) if isinstance(v, float) else v for k, v in figures.items() if k != "curve"}
+        print(f"{name}: {json.dumps(summary)}")
+
+
+if __name__ == "__main__":
+    main()

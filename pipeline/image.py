@@ -1,0 +1,32 @@
+"""Turning whatever the caller passes into the RGB uint8 array the models expect."""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def to_rgb(image: np.ndarray) -> np.ndarray:
+    """Accept (H, W) grayscale, (H, W, 1), (H, W, 3) RGB or (H, W, 4) RGBA; return contiguous RGB uint8."""
+    array = np.asarray(image)
+    if array.dtype != np.uint8:
+        if np.issubdtype(array.dtype, np.floating) and array.size and array.max() <= 1.0:
+            array = array * 255.0
+        elif array.dtype == np.uint16:
+            array = array / 257.0
+        array = np.clip(array, 0, 255).astype(np.uint8)
+    if array.ndim == 2:
+        array = np.repeat(array[:, :, None], 3, axis=2)
+    elif array.ndim == 3 and array.shape[2] == 1:
+        array = np.repeat(array, 3, axis=2)
+    elif array.ndim == 3 and array.shape[2] == 4:
+        array = composite_on_white(array)
+    if array.ndim != 3 or array.shape[2] != 3:
+        raise ValueError(f"expected an (H, W), (H, W, 3) or (H, W, 4) image, got shape {array.shape}")
+    return np.ascontiguousarray(array)
+
+
+def composite_on_white(rgba: np.ndarray) -> np.ndarray:
+    """Flatten an RGBA image onto white, so transparent areas do not turn black."""
+    alpha = rgba[:, :, 3:4].astype(np.float32) / 255.0
+    rgb = rgba[:, :, :3].astype(np.float32)
+    return (rgb * alpha + 255.0 * (1.0 - alpha)).round().astype(np.uint8)

@@ -1,0 +1,104 @@
+"""The landmark regressor: a timm backbone that reads a square crop around a detector box and returns
+the five points (CelebA order) in units of the crop side (0..1)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+import numpy as np
+import timm
+import torch
+from safetensors.torch import load_file
+from torch import nn
+
+from .config import LandmarkConfig
+
+
+class LandmarkNet(nn.Module):
+    """A timm backbone's last feature map -> 1x1 conv -> flatten -> 10 values (x, y of five points).
+
+    Flattening instead of global average pooling keeps where on the face each feature fired, which is
+    exactly what a coordinate regressor needs.
+    """
+
+    def __init__(self, config: LandmarkConfig) -> None:
+        super().__init__()
+        self.backbone = timm.create_model(config.backbone, pretrained=False, features_only=True, out_indices=(-1,))
+        channels = self.backbone.feature_info.channels()[-1]
+        with torch.no_grad():
+            grid = self.backbone(torch.zeros(1, 3, config.input_size, config.input_size))[-1].shape[-1]
+        self.reduce = nn.Sequential(nn.Conv2d(channels, 64, 1, bias=False), nn.BatchNorm2d(64), nn.ReLU(inplace=True))
+        self.head = nn.Linear(64 * grid * grid, 10)
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        return self.head(self.reduce(self.backbone(images)[-1]).flatten(1))
+
+
+def create_landmark_model(config: LandmarkConfig) -> LandmarkNet:
+    return LandmarkNet(config)
+
+
+def square_around_box(box: np.ndarray, margin: float) -> tuple[float, float, float]:
+    """(x0, y0, side) of the square crop centred on a face box and `margin` times its longer side."""
+    x1, y1, x2, y2 = (float(v) for v in box[:4])
+    side = max(x2 - x1, y2 - y1) * margin
+    return (x1 + x2) / 2 - side / 2, (y1 + y2) / 2 - side / 2, side
+
+
+def crop_square(image: np.ndarray, square: tuple[float, float, float], size: int) -> np.ndarray:
+    """Cut the square (x0, y0, side) out of the image, resized to size x size; outside the image is black."""
+    return warp_to_frame(image, square_frame(square, size), size)
+
+
+def square_frame(square: tuple[float, float, float], size: int) -> np.ndarray:
+    """The 2x3 affine taking image pixels into a size x size crop of the square (x0, y0, side)."""
+    x0, y0, side = square
+    scale = size / side
+    return np.array([[scale, 0, -x0 * scale], [0, scale, -y0 * scale]], dtype=np.float64)
+
+
+def warp_to_frame(image: np.ndarray, frame: np.ndarray, size: int) -> np.ndarray:
+    shrinking = abs(np.linalg.det(frame[:, :2])) < 1
+    interpolation = cv2.INTER_AREA if shrinking else cv2.INTER_LINEAR
+    return cv2.warpAffine(image, frame, (size, size), flags=interpolation, borderMode=cv2.BORDER_CONSTANT)
+
+
+def points_to_image(points: np.ndarray, frame: np.ndarray, size: int) -> np.ndarray:
+    """Map (5, 2) points in crop units (0..1) back through the inverse of `frame` to image pixels."""
+    inverse = cv2.invertAffineTransform(frame)
+    pixels = points * size
+    return pixels @ inverse[:, :2].T + inverse[:, 2]
+
+
+def normalise(crops: np.ndarray, mean: tuple[float, ...], std: tuple[float, ...]) -> torch.Tensor:
+    """(N, H, W, 3) uint8 RGB -> (N, 3, H, W) float, normalised per channel."""
+    tensor = torch.from_numpy(np.ascontiguousarray(crops)).permute(0, 3, 1, 2).float().div_(255.0)
+    mean_t = torch.tensor(mean).view(1, 3, 1, 1)
+    std_t = torch.tensor(std).view(1, 3, 1, 1)
+    return (tensor - mean_t) / std_t
+
+
+class LandmarkRegressor:
+    """`predict(image, boxes)` -> (N, 5, 2) landmarks in image pixels."""
+
+    def __init__(self, model: nn.Module, config: LandmarkConfig) -> None:
+        self.model = model.eval()
+        self.config = config
+
+    @classmethod
+    def load(cls, weights: Path, config: LandmarkConfig) -> LandmarkRegressor:
+        model = create_landmark_model(config)
+        model.load_state_dict(load_file(str(weights)))
+        return cls(model, config)
+
+    @torch.inference_mode()
+    def predict(self, image: np.ndarray, boxes: np.ndarray) -> np.ndarray:
+        if len(boxes) == 0:
+            return np.zeros((0, 5, 2), np.float32)
+        size = self.config.input_size
+        frames = [square_frame(square_around_box(box, self.config.box_margin), size) for box in boxes]
+        crops = np.stack([warp_to_frame(image, frame, size) for frame in frames])
+        predicted = self.model(normalise(crops, self.config.mean, self.config.std)).view(-1, 5, 2).numpy()
+        in_image = [points_to_image(points, frame, size) for points, frame in zip(predicted, frames, strict=True)]
+        return np.stack(in_image).astype(np.float32)

@@ -1,0 +1,1 @@
+"""Training scripts, one per model: `python -m pipeline.train.detector|landmarks|embedder`."""

@@ -1,0 +1,157 @@
+"""Train the yolov5 face detector from scratch on the CelebA train partition (boxes of faces_all.csv).
+
+    python -m pipeline.train.detector --data-root ../shared/data --out runs/detector --epochs 30
+
+Our own short loop around yolov5's model and loss (no hub, no downloads, no plots, no pickled modules).
+Resumable: it restarts from `OUT/last.pt` when that exists. At the end the weights go to
+`pipeline/weights/detector.safetensors` with `detector.json` beside them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+from pathlib import Path
+
+import albumentations as A
+import cv2
+import numpy as np
+import torch
+
+from ..config import DEFAULT_WEIGHTS_DIR, DetectorConfig, save_config
+from ..data import DataPaths
+from ..detector import PAD_VALUE, build_yolo, face_yolo_yaml
+from .common import (
+    RunLog,
+    add_init_argument,
+    cosine_lr,
+    initialise_from,
+    load_checkpoint,
+    save_checkpoint,
+    save_weights,
+    set_threads,
+)
+
+HYPERPARAMETERS = {
+    "box": 0.05, "cls": 0.5, "cls_pw": 1.0, "obj": 1.0, "obj_pw": 1.0,
+    "anchor_t": 4.0, "fl_gamma": 0.0, "label_smoothing": 0.0,
+}
+
+
+def training_transform(size: int) -> A.Compose:
+    """Scale, shift, flip and colour changes that move the boxes with the image."""
+    return A.Compose(
+        [
+            A.LongestMaxSize(max_size=size),
+            A.Affine(scale=(0.5, 1.3), translate_percent=(-0.15, 0.15), rotate=(-10, 10),
+                     fill=PAD_VALUE, p=0.9),
+            A.PadIfNeeded(size, size, border_mode=cv2.BORDER_CONSTANT, fill=PAD_VALUE, position="random"),
+            A.RandomCrop(size, size),
+            A.HorizontalFlip(p=0.5),
+            A.ColorJitter(0.3, 0.3, 0.3, 0.05, p=0.8),
+            A.ToGray(p=0.05),
+            A.OneOf([A.MotionBlur(blur_limit=5), A.GaussianBlur(blur_limit=(3, 5))], p=0.15),
+            A.ImageCompression(quality_range=(40, 95), p=0.3),
+        ],
+        bbox_params=A.BboxParams(format="pascal_voc", min_visibility=0.4, min_area=16, label_fields=["labels"]),
+    )
+
+
+def load_training_set(data: DataPaths, partition: str) -> list[tuple[np.ndarray, np.ndarray]]:
+    """(RGB image, boxes (N, 4) clipped to the image) for every photo of the partition, kept in memory."""
+    celeba = data.celeba
+    faces = celeba.faces_all.groupby("image_id")
+    samples = []
+    for image_id in celeba.image_ids(partition):
+        image = cv2.cvtColor(cv2.imread(str(celeba.wild_dir / image_id)), cv2.COLOR_BGR2RGB)
+        height, width = image.shape[:2]
+        boxes = np.zeros((0, 4), np.float32)
+        if image_id in faces.groups:
+            boxes = faces.get_group(image_id)[["x1", "y1", "x2", "y2"]].to_numpy(np.float32)
+            boxes[:, [0, 2]] = boxes[:, [0, 2]].clip(0, width)
+            boxes[:, [1, 3]] = boxes[:, [1, 3]].clip(0, height)
+            boxes = boxes[(boxes[:, 2] - boxes[:, 0] > 2) & (boxes[:, 3] - boxes[:, 1] > 2)]
+        samples.append((image, boxes))
+    return samples
+
+
+def make_batch(samples: list[tuple[np.ndarray, np.ndarray]], transform: A.Compose, size: int):
+    """Augment samples; return images (B, 3, S, S) in 0..1 and yolov5 targets (n, 6): index, class, cx, cy, w, h."""
+    images, targets = [], []
+    for index, (image, boxes) in enumerate(samples):
+        out = transform(image=image, bboxes=boxes, labels=[0] * len(boxes))
+        images.append(out["image"])
+        for x1, y1, x2, y2 in out["bboxes"]:
+            targets.append([index, 0, (x1 + x2) / 2 / size, (y1 + y2) / 2 / size, (x2 - x1) / size, (y2 - y1) / size])
+    batch = torch.from_numpy(np.stack(images).transpose(0, 3, 1, 2).copy()).float().div_(255.0)
+    return batch, torch.tensor(targets, dtype=torch.float32).reshape(-1, 6)
+
+
+def export_weights(model: torch.nn.Module, config: DetectorConfig, weights_dir: Path, facts: dict) -> None:
+    save_weights(model, weights_dir / "detector.safetensors")
+    save_config(config, weights_dir / "detector.json", facts)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--data-root", default=None)
+    parser.add_argument("--out", type=Path, default=Path("runs/detector"))
+    parser.add_argument("--weights-dir", type=Path, default=DEFAULT_WEIGHTS_DIR)
+    parser.add_argument("--epochs", type=int, default=30)
+    parser.add_argument("--batch", type=int, default=16)
+    parser.add_argument("--imgsz", type=int, default=320)
+    parser.add_argument("--lr", type=float, default=2e-3)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--limit", type=int, default=0, help="use only the first N photos (smoke runs)")
+    parser.add_argument("--seed", type=int, default=0)
+    add_init_argument(parser, "detector.safetensors")
+    args = parser.parse_args()
+
+    set_threads(args.threads)
+    random.seed(args.seed)
+    np.random.seed(args.seed)
+    torch.manual_seed(args.seed)
+    args.out.mkdir(parents=True, exist_ok=True)
+
+    from yolov5.utils.loss import ComputeLoss
+
+    samples = load_training_set(DataPaths.from_root(args.data_root), "train")
+    if args.limit:
+        samples = samples[: args.limit]
+    config = DetectorConfig(model_yaml=face_yolo_yaml(), input_size=args.imgsz)
+    model = build_yolo(config.model_yaml)
+    model.hyp = HYPERPARAMETERS
+    loss_fn = ComputeLoss(model)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=5e-4)
+    initialise_from(model, args.init)
+    checkpoint = args.out / "last.pt"
+    start = load_checkpoint(checkpoint, {"model": model, "optimizer": optimizer})
+    transform = training_transform(args.imgsz)
+    steps_per_epoch = len(samples) // args.batch
+    total, warmup = steps_per_epoch * args.epochs, min(300, steps_per_epoch * 2)
+    log = RunLog(args.out / "log.jsonl")
+    for epoch in range(start, args.epochs):
+        model.train()
+        random.shuffle(samples)
+        running = np.zeros(3)
+        for step in range(steps_per_epoch):
+            for group in optimizer.param_groups:
+                group["lr"] = cosine_lr(epoch * steps_per_epoch + step, total, args.lr, warmup)
+            images, targets = make_batch(samples[step * args.batch:(step + 1) * args.batch], transform, args.imgsz)
+            loss, parts = loss_fn(model(images), targets)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), 10.0)
+            optimizer.step()
+            running += parts.detach().numpy()
+        save_checkpoint(checkpoint, epoch, {"model": model, "optimizer": optimizer})
+        box, obj, cls = (running / max(1, steps_per_epoch)).tolist()
+        log.write(epoch=epoch, box_loss=box, obj_loss=obj, cls_loss=cls, lr=optimizer.param_groups[0]["lr"])
+    facts = {"epochs": args.epochs, "batch": args.batch, "imgsz": args.imgsz, "lr": args.lr,
+             "optimizer": "AdamW, cosine, warm-up", "photos": len(samples), "partition": "train",
+             "labels": "faces_all.csv"}
+    export_weights(model.eval(), config, args.weights_dir, facts)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,79 @@
+"""Bot fixtures: a small real look-alike service and a few small test photos, as bytes."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from bot.config import QualityThresholds
+from bot.service import LookalikeService
+from index.engine import LookalikeEngine
+from index.gallery import Gallery
+from pipeline.photo import PhotoLimits
+
+ONE_FACE = "000114.jpg"  # one clear, frontal face
+OTHER_FACE = "004074.jpg"  # another person's clear, frontal face
+
+
+def jpeg_bytes(image: Image.Image) -> bytes:
+    buffer = io.BytesIO()
+    image.save(buffer, format="JPEG", quality=90)
+    return buffer.getvalue()
+
+
+@pytest.fixture(scope="session")
+def bot_service(face_pipeline, small_gallery: Gallery) -> Iterator[LookalikeService]:
+    """The service over the small real test index, warmed up as at start-up."""
+    engine = LookalikeEngine(face_pipeline, small_gallery)
+    service = LookalikeService(engine, PhotoLimits(), QualityThresholds(), max_faces=10, workers=2)
+    service.warm_up()
+    yield service
+    service.close()
+
+
+@pytest.fixture(scope="session")
+def celeba_dir(data_root: Path) -> Path:
+    return data_root / "celeba" / "img_celeba"
+
+
+@pytest.fixture(scope="session")
+def face_jpeg(celeba_dir: Path) -> bytes:
+    return (celeba_dir / ONE_FACE).read_bytes()
+
+
+@pytest.fixture(scope="session")
+def two_faces_jpeg(celeba_dir: Path) -> bytes:
+    """Two people side by side, the second one shrunk: exactly two faces, the larger on the left."""
+    first = Image.open(celeba_dir / ONE_FACE)
+    second = Image.open(celeba_dir / OTHER_FACE)
+    second = second.resize((second.width * 3 // 5, second.height * 3 // 5), Image.Resampling.LANCZOS)
+    canvas = Image.new("RGB", (first.width + second.width, max(first.height, second.height)), "white")
+    canvas.paste(first, (0, 0))
+    canvas.paste(second, (first.width, 0))
+    return jpeg_bytes(canvas)
+
+
+@pytest.fixture(scope="session")
+def no_face_jpeg() -> bytes:
+    """A flat grey picture: nothing to find."""
+    return jpeg_bytes(Image.new("RGB", (320, 240), (128, 128, 128)))
+
+
+@pytest.fixture(scope="session")
+def tiny_face_jpeg(celeba_dir: Path) -> bytes:
+    """The one-face photo shrunk into the corner of a large blank canvas: a face too small to match well."""
+    photo = Image.open(celeba_dir / ONE_FACE)
+    small = photo.resize((photo.width // 4, photo.height // 4), Image.Resampling.LANCZOS)  # face about 30 px
+    canvas = Image.new("RGB", (400, 400), (255, 255, 255))
+    canvas.paste(small, (0, 0))
+    return jpeg_bytes(canvas)
+
+
+@pytest.fixture(scope="session")
+def corrupt_jpeg(face_jpeg: bytes) -> bytes:
+    """A JPEG cut off after a third of its bytes: the header reads, the pixels do not."""
+    return face_jpeg[: len(face_jpeg) // 3]

@@ -1,0 +1,69 @@
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bot.config import ConfigError, Settings
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_settings_come_from_dotenv_with_the_environment_winning(tmp_path: Path) -> None:
+    dotenv = tmp_path / ".env"
+    dotenv.write_text("BOT_TOKEN=from-file\nMAX_FACES=3\nLOOKALIKE_INDEX_DIR=/data/index\nQUALITY_MAX_TURN=0.5\n")
+    settings = Settings.from_env({"BOT_TOKEN": "from-env", "COOLDOWN_SECONDS": "1.5"}, dotenv)
+    assert settings.bot_token == "from-env"
+    assert settings.max_faces == 3
+    assert settings.cooldown_s == 1.5
+    assert settings.index_dir == Path("/data/index")
+    assert settings.quality.max_turn == 0.5
+
+
+def test_defaults() -> None:
+    settings = Settings.from_env({"BOT_TOKEN": "t"}, dotenv_path=None)
+    assert settings.api_base_url is None
+    assert settings.index_dir == Path("index_data")
+    assert settings.weights_dir is None
+    assert settings.max_faces == 10
+    assert settings.max_file_bytes == 20 * 1024 * 1024
+    assert settings.webhook.url is None
+
+
+def test_webhook_url_joins_base_and_path() -> None:
+    settings = Settings.from_env({"BOT_TOKEN": "t", "WEBHOOK_BASE_URL": "https://bot.example.com/"}, None)
+    assert settings.webhook.url == "https://bot.example.com/telegram/webhook"
+
+
+@pytest.mark.parametrize(
+    ("environ", "named"),
+    [
+        ({}, "BOT_TOKEN"),
+        ({"BOT_TOKEN": "   "}, "BOT_TOKEN"),
+        ({"BOT_TOKEN": "t", "MAX_FACES": "many"}, "MAX_FACES"),
+        ({"BOT_TOKEN": "t", "WORKERS": "0"}, "WORKERS"),
+        ({"BOT_TOKEN": "t", "LOG_LEVEL": "LOUD"}, "LOG_LEVEL"),
+    ],
+)
+def test_bad_settings_raise_a_one_line_error_naming_the_variable(environ: dict[str, str], named: str) -> None:
+    with pytest.raises(ConfigError, match=named) as error:
+        Settings.from_env(environ, dotenv_path=None)
+    assert "\n" not in str(error.value)
+
+
+def test_secrets_stay_out_of_the_repr() -> None:
+    settings = Settings.from_env({"BOT_TOKEN": "123:secret", "WEBHOOK_SECRET": "hush"}, dotenv_path=None)
+    assert "secret" not in repr(settings)
+    assert "hush" not in repr(settings)
+
+
+def test_run_bot_without_a_token_prints_one_line_and_exits_2(tmp_path: Path) -> None:
+    environ = {name: value for name, value in os.environ.items() if name != "BOT_TOKEN"}
+    finished = subprocess.run([sys.executable, str(REPO_ROOT / "run_bot.py")], cwd=tmp_path, env=environ,
+                              capture_output=True, text=True, timeout=120)
+    assert finished.returncode == 2
+    assert finished.stderr.startswith("error: BOT_TOKEN is not set")
+    assert finished.stderr.count("\n") == 1

@@ -1,0 +1,142 @@
+"""The service on real photos: cards per face, quality notes, unusable photos, work off the event loop."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import threading
+from collections.abc import Callable
+
+import pytest
+from PIL import Image
+
+from bot.service import LookalikeReply, LookalikeService
+from pipeline.photo import PhotoError, PhotoProblem
+
+JPEG_START = b"\xff\xd8"
+ONE_FACE_IDENTITY = 7256  # the person in face_jpeg; the small test gallery holds three other photos of them
+
+
+def encoded(image: Image.Image, kind: str, **options: object) -> bytes:
+    buffer = io.BytesIO()
+    image.save(buffer, format=kind, **options)
+    return buffer.getvalue()
+
+
+def test_one_card_per_face_largest_first(bot_service: LookalikeService, two_faces_jpeg: bytes) -> None:
+    reply = bot_service.describe_photo(two_faces_jpeg)
+    assert len(reply.cards) == 2 and reply.skipped == 0
+    assert reply.cards[0].caption.startswith("Face 1 of 2")
+    assert reply.cards[1].caption.startswith("Face 2 of 2")
+    for card in reply.cards:
+        assert card.jpeg.startswith(JPEG_START)
+        assert card.caption.count("similarity") == 8
+
+
+def test_faces_beyond_the_limit_are_counted_as_skipped(bot_service: LookalikeService,
+                                                       two_faces_jpeg: bytes) -> None:
+    one_face_only = LookalikeService(bot_service.engine, bot_service.limits, bot_service.quality,
+                                     max_faces=1, workers=1)
+    reply = one_face_only.describe_photo(two_faces_jpeg)
+    one_face_only.close()
+    assert (len(reply.cards), reply.skipped) == (1, 1)
+
+
+def test_no_face_gives_no_card(bot_service: LookalikeService, no_face_jpeg: bytes) -> None:
+    assert bot_service.describe_photo(no_face_jpeg) == LookalikeReply(cards=[], skipped=0)
+
+
+def test_a_tiny_face_gets_its_card_with_a_note(bot_service: LookalikeService, tiny_face_jpeg: bytes) -> None:
+    reply = bot_service.describe_photo(tiny_face_jpeg)
+    assert len(reply.cards) == 1
+    assert "may be poor" in reply.cards[0].caption and "small" in reply.cards[0].caption
+
+
+def test_a_good_face_gets_no_note_and_its_own_celebrity_first(bot_service: LookalikeService,
+                                                               face_jpeg: bytes) -> None:
+    reply = bot_service.describe_photo(face_jpeg)
+    assert len(reply.cards) == 1
+    assert "may be poor" not in reply.cards[0].caption
+    assert reply.cards[0].caption.splitlines()[1].startswith(f"1. celebrity #{ONE_FACE_IDENTITY} ")
+
+
+def grayscale(photo: Image.Image) -> bytes:
+    return encoded(photo.convert("L"), "JPEG")
+
+
+def png_with_alpha(photo: Image.Image) -> bytes:
+    rgba = photo.convert("RGBA")
+    rgba.paste((0, 0, 0, 0), (0, 0, photo.width, 16))  # a transparent band at the top
+    return encoded(rgba, "PNG")
+
+
+def exif_rotated(photo: Image.Image) -> bytes:
+    """Pixels stored sideways, as phones do, with EXIF orientation 6: "rotate 90° clockwise to view"."""
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    return encoded(photo.transpose(Image.Transpose.ROTATE_90), "JPEG", exif=exif)
+
+
+@pytest.mark.parametrize("variant", [grayscale, png_with_alpha, exif_rotated])
+def test_phone_and_unusual_formats_still_find_the_face(bot_service: LookalikeService, face_jpeg: bytes,
+                                                       variant: Callable[[Image.Image], bytes]) -> None:
+    photo = Image.open(io.BytesIO(face_jpeg))
+    assert len(bot_service.describe_photo(variant(photo)).cards) == 1
+
+
+def animated_gif() -> bytes:
+    frames = [Image.new("RGB", (64, 64), colour) for colour in ("red", "blue")]
+    return encoded(frames[0], "GIF", save_all=True, append_images=frames[1:])
+
+
+@pytest.mark.parametrize(
+    ("data", "problem"),
+    [
+        (b"", PhotoProblem.EMPTY),
+        (b"%PDF-1.7 not a photo", PhotoProblem.NOT_AN_IMAGE),
+        (encoded(Image.new("RGB", (16, 16)), "PNG"), PhotoProblem.TOO_SMALL),
+        (animated_gif(), PhotoProblem.ANIMATED),
+    ],
+)
+def test_unusable_photos_raise_a_photo_error(bot_service: LookalikeService, data: bytes,
+                                             problem: PhotoProblem) -> None:
+    with pytest.raises(PhotoError) as error:
+        bot_service.describe_photo(data)
+    assert error.value.problem == problem
+
+
+def test_a_corrupt_photo_raises_a_photo_error(bot_service: LookalikeService, corrupt_jpeg: bytes) -> None:
+    with pytest.raises(PhotoError) as error:
+        bot_service.describe_photo(corrupt_jpeg)
+    assert error.value.problem == PhotoProblem.CORRUPT
+
+
+def test_the_models_run_in_the_worker_pool_not_on_the_event_loop(bot_service: LookalikeService,
+                                                                 face_jpeg: bytes,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    threads: list[str] = []
+    describe = bot_service.describe_photo
+
+    def recording_describe(photo: bytes) -> LookalikeReply:
+        threads.append(threading.current_thread().name)
+        return describe(photo)
+
+    monkeypatch.setattr(bot_service, "describe_photo", recording_describe)
+
+    async def search_while_ticking() -> int:
+        ticks = 0
+
+        async def tick() -> None:
+            nonlocal ticks
+            while True:
+                ticks += 1
+                await asyncio.sleep(0.005)
+
+        ticker = asyncio.create_task(tick())
+        await bot_service.find_lookalikes(face_jpeg)
+        ticker.cancel()
+        return ticks
+
+    ticks = asyncio.run(search_while_ticking())
+    assert threads and threads[0].startswith("lookalike")
+    assert ticks > 1  # the event loop kept running while the photo was processed

@@ -1,0 +1,66 @@
+"""Shared fixtures: the data root, the committed pipeline, a few real CelebA photos."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="session")
+def data_root() -> Path:
+    """$LOOKALIKE_DATA_ROOT, else the workplace's shared data beside the checkout."""
+    root = Path(os.environ.get("LOOKALIKE_DATA_ROOT", REPO_ROOT.parent / "shared" / "data"))
+    if not (root / "celeba").is_dir():
+        pytest.skip(f"no CelebA data under {root}")
+    return root
+
+
+@pytest.fixture(scope="session")
+def face_pipeline():
+    """The pipeline with the committed weights ($LOOKALIKE_WEIGHTS_DIR overrides, for development)."""
+    from pipeline import FacePipeline
+
+    return FacePipeline.load(os.environ.get("LOOKALIKE_WEIGHTS_DIR"))
+
+
+def read_rgb(path: Path) -> np.ndarray:
+    return cv2.cvtColor(cv2.imread(str(path)), cv2.COLOR_BGR2RGB)
+
+
+@pytest.fixture(scope="session")
+def celeba_photo(data_root: Path) -> np.ndarray:
+    """A test-partition CelebA photo with one clear face."""
+    return read_rgb(data_root / "celeba" / "img_celeba" / "182709.jpg")
+
+
+# A small real gallery: 10 in-the-wild photos (identity 7256 three times, 7252 twice; 000093.jpg is also in
+# the aligned folder, so it tests that a photo is indexed once) and 3 aligned photos. 10 identities in all.
+SMALL_GALLERY_PHOTOS = [
+    "000114.jpg", "000825.jpg", "009399.jpg",  # identity 7256
+    "001145.jpg", "001568.jpg",  # identity 7252
+    "001004.jpg", "001053.jpg", "001084.jpg", "001085.jpg", "000093.jpg",
+    "000001.jpg", "000002.jpg", "000003.jpg",  # aligned photos only
+]
+
+
+@pytest.fixture(scope="session")
+def small_index(face_pipeline, data_root: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An index directory built by index.build from SMALL_GALLERY_PHOTOS."""
+    from index.build import build_index
+
+    out_dir = tmp_path_factory.mktemp("small_index")
+    build_index(face_pipeline, data_root, out_dir, image_ids=SMALL_GALLERY_PHOTOS)
+    return out_dir
+
+
+@pytest.fixture(scope="session")
+def small_gallery(small_index: Path):
+    from index.gallery import Gallery
+
+    return Gallery.load(small_index)
