@@ -15,6 +15,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import torch
+
 from pipeline import FacePipeline
 from pipeline.card import encode_jpeg, similarity_band
 from pipeline.photo import PhotoError, read_photo
@@ -183,6 +185,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    torch.set_num_threads(1)  # one photo at a time: a single thread is the fastest here (see benchmarks)
     return args.handler(args)
 
 
