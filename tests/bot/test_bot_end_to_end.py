@@ -206,7 +206,7 @@ def test_webhook_mode_receives_updates_over_http(bot_service: LookalikeService) 
 def test_run_bot_py_serves_a_local_bot_api_server(small_index: Path, face_jpeg: bytes, tmp_path: Path) -> None:
     """The script itself: settings from the environment, polling BOT_API_BASE_URL, a clean stop on Ctrl-C."""
 
-    async def scenario() -> tuple[int | None, str]:
+    async def scenario() -> tuple[bool, int | None, str]:
         async with FakeBotAPI() as api:
             environ = {**os.environ, "BOT_TOKEN": api.token, "BOT_API_BASE_URL": api.base_url,
                        "LOOKALIKE_INDEX_DIR": str(small_index)}
@@ -216,15 +216,17 @@ def test_run_bot_py_serves_a_local_bot_api_server(small_index: Path, face_jpeg: 
                 api.send(api.photo_message(ALICE, face_jpeg))
                 await api.wait_for(lambda: cards_for(api, ALICE, 1) or process.returncode is not None,
                                    timeout_s=120)
-                if process.returncode is None:
+                stopped_by_itself = process.returncode is not None
+                if not stopped_by_itself:
                     process.send_signal(signal.SIGINT)
                 _, stderr = await asyncio.wait_for(process.communicate(), timeout=30)
             finally:
                 if process.returncode is None:
                     process.kill()
-            return process.returncode, stderr.decode()
+            return stopped_by_itself, process.returncode, stderr.decode()
 
-    returncode, log = asyncio.run(scenario())
+    stopped_by_itself, returncode, log = asyncio.run(scenario())
+    assert not stopped_by_itself, f"run_bot.py stopped by itself:\n{log}"
     assert returncode == 0, log
     assert "Models loaded and warmed up" in log
     assert TOKEN not in log
