@@ -147,7 +147,8 @@ def main() -> None:
         save_checkpoint(checkpoint, epoch, {"model": model, "optimizer": optimizer})
         box, obj, cls = (running / max(1, steps_per_epoch)).tolist()
         log.write(epoch=epoch, box_loss=box, obj_loss=obj, cls_loss=cls, lr=optimizer.param_groups[0]["lr"])
-    facts = {"epochs": args.epochs, "batch": args.batch, "imgsz": args.imgsz, "lr": args.lr,
+    facts = {"epochs": args.epochs, "init": str(args.init) if args.init else None,
+             "batch": args.batch, "imgsz": args.imgsz, "lr": args.lr,
              "optimizer": "AdamW, cosine, warm-up", "photos": len(samples), "partition": "train",
              "labels": "faces_all.csv"}
     export_weights(model.eval(), config, args.weights_dir, facts)

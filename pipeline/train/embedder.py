@@ -180,7 +180,8 @@ def main() -> None:
     config.verification_threshold = round(threshold, 4)
     save_weights(model, args.weights_dir / "embedder.safetensors")
     save_config(config, args.weights_dir / "embedder.json",
-                {"epochs": args.epochs, "batch": args.batch, "lr": args.lr, "distill_weight":
+                {"epochs": args.epochs, "init": str(args.init) if args.init else None,
+                 "batch": args.batch, "lr": args.lr, "distill_weight":
                  args.distill_weight if teacher is not None else 0.0, "train_faces": int(len(train_index)),
                  "identities": len(classes), "validation_identities": int(len(set(val_labels))),
                  "validation_tpr_at_fpr_1e-2": val_tpr, "threshold_rule": "FPR 1e-2 on held-out train identities"})

@@ -189,7 +189,8 @@ def main() -> None:
         log.write(epoch=epoch, wing_loss=total_loss / steps, l1=total_l1 / steps, val_nme=val_nme)
     save_weights(model, args.weights_dir / "landmarks.safetensors")
     save_config(config, args.weights_dir / "landmarks.json",
-                {"epochs": args.epochs, "batch": args.batch, "lr": args.lr, "train_faces": len(samples),
+                {"epochs": args.epochs, "init": str(args.init) if args.init else None,
+                 "batch": args.batch, "lr": args.lr, "train_faces": len(samples),
                  "val_faces": len(validation), "val_nme_mtfl_heldout": val_nme,
                  "box_from_points": coefficients.tolist()})
 
