@@ -11,7 +11,6 @@ import logging
 import re
 
 from aiogram import Bot, Dispatcher
-from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.webhook.aiohttp_server import SimpleRequestHandler, setup_application
 from aiohttp import web
@@ -21,7 +20,7 @@ from index.gallery import MissingIndexError
 
 from .config import ConfigError, Settings
 from .handlers import create_routers
-from .retry import RetryMiddleware
+from .retry import RetryMiddleware, TelegramSession
 from .service import LookalikeService
 from .throttle import UserThrottle
 
@@ -29,9 +28,9 @@ from .throttle import UserThrottle
 def create_bot(settings: Settings) -> Bot:
     """A Bot talking to api.telegram.org, or to BOT_API_BASE_URL when set; failed requests are retried."""
     if settings.api_base_url:
-        session = AiohttpSession(api=TelegramAPIServer.from_base(settings.api_base_url))
+        session = TelegramSession(api=TelegramAPIServer.from_base(settings.api_base_url))
     else:
-        session = AiohttpSession()
+        session = TelegramSession()
     session.middleware(RetryMiddleware())
     return Bot(settings.bot_token, session=session)
 
@@ -43,9 +42,11 @@ def create_dispatcher(settings: Settings, service: LookalikeService) -> Dispatch
     return dispatcher
 
 
-async def run_polling(bot: Bot, dispatcher: Dispatcher) -> None:
+async def run_polling(bot: Bot, dispatcher: Dispatcher, handle_signals: bool = True) -> None:
+    """Long-poll until stopped. `handle_signals=False` leaves SIGINT/SIGTERM alone: for an event loop that is
+    not the program's own (a Jupyter kernel's), or one outside the main thread."""
     await bot.delete_webhook()  # Telegram refuses getUpdates while a webhook is set
-    await dispatcher.start_polling(bot)
+    await dispatcher.start_polling(bot, handle_signals=handle_signals)
 
 
 async def register_webhook(bot: Bot, settings: Settings) -> None:

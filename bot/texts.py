@@ -49,6 +49,10 @@ PHOTO_PROBLEMS: dict[PhotoProblem, str] = {
     ),
     PhotoProblem.TOO_SMALL: "That image is too small to find a face in. Please send a bigger photo.",
     PhotoProblem.ANIMATED: "Animated images aren't supported. Please send a still photo.",
+    PhotoProblem.UNSUPPORTED_FORMAT: (
+        "I can't read this image format (HEIC/HEIF, as iPhones save photos). Please send it as a photo "
+        "rather than a file, so that Telegram converts it, or as a JPEG, PNG or WebP file."
+    ),
 }
 
 QUALITY_SHORT: dict[QualityIssue, str] = {

@@ -141,6 +141,10 @@ class Gallery:
         self.crops = crops
         self.manifest = manifest
         self.identities = metadata["identity"].to_numpy(np.int64)
+        # Plain arrays for the per-match look-ups: pandas' .at costs more than the search itself here.
+        self.image_ids = metadata["image_id"].to_numpy()
+        self.crop_offsets = metadata["crop_offset"].to_numpy(np.int64)
+        self.crop_sizes = metadata["crop_size"].to_numpy(np.int64)
 
     @classmethod
     def load(cls, index_dir: str | Path) -> Gallery:
@@ -162,8 +166,8 @@ class Gallery:
 
     def crop(self, row: int) -> np.ndarray:
         """The aligned 112x112 RGB crop of gallery row `row`."""
-        start = int(self.metadata.at[row, "crop_offset"])
-        return decode_crop(self.crops[start:start + int(self.metadata.at[row, "crop_size"])].tobytes())
+        start = int(self.crop_offsets[row])
+        return decode_crop(self.crops[start:start + int(self.crop_sizes[row])].tobytes())
 
     def search(self, embedding: np.ndarray, k: int = 8) -> list[Match]:
         """The k most similar identities (the best face of each), most similar first; fewer if fewer exist."""
@@ -180,6 +184,6 @@ class Gallery:
             fetch = min(len(self), fetch * 4)
         return [
             Match(rank=rank, identity=int(self.identities[row]), similarity=similarity,
-                  image_id=str(self.metadata.at[row, "image_id"]), crop=self.crop(row))
+                  image_id=str(self.image_ids[row]), crop=self.crop(row))
             for rank, (row, similarity) in enumerate(best[:k], start=1)
         ]

@@ -9,7 +9,8 @@ cosine similarity above which the embedder calls two faces the same person), not
     strong    similarity >= threshold + w
 
 with w = 0.1, narrowed to half the room left above the threshold when the threshold is near 1, so every
-band stays reachable. Drawn with PIL in a few milliseconds.
+band stays reachable. Drawn with PIL in a few milliseconds: what is the same on every card with as many
+look-alikes (title, ranks, legend, note) is drawn once into a cached template, which each card copies.
 """
 
 from __future__ import annotations
@@ -17,9 +18,10 @@ from __future__ import annotations
 import io
 from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from typing import Protocol
 
+import cv2
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
@@ -103,7 +105,8 @@ def wrap_text(text: str, typeface: ImageFont.FreeTypeFont | ImageFont.ImageFont,
 
 
 def enlarged(crop: np.ndarray, side: int) -> Image.Image:
-    return Image.fromarray(crop).resize((side, side), Image.Resampling.BICUBIC)
+    """The crop scaled up to side x side, bicubic (OpenCV's: 4x faster than Pillow's here, same look)."""
+    return Image.fromarray(cv2.resize(np.ascontiguousarray(crop), (side, side), interpolation=cv2.INTER_CUBIC))
 
 
 def tile_width() -> int:
@@ -116,14 +119,14 @@ def tile_height() -> int:
 
 def draw_match(card: Image.Image, draw: ImageDraw.ImageDraw, match: CardMatch, threshold: float,
                origin: tuple[int, int]) -> None:
-    """One look-alike: its crop in a band-coloured frame, rank and similarity, then its CelebA identity."""
+    """One look-alike: its crop in a band-coloured frame, similarity, then its CelebA identity (the rank,
+    the same on every card, is in the template)."""
     x, y = origin
     band = similarity_band(match.similarity, threshold)
     draw.rectangle((x, y, x + tile_width() - 1, y + TILE + 2 * FRAME - 1), fill=band.colour)
     card.paste(enlarged(match.crop, TILE), (x + FRAME, y + FRAME))
     label_y = y + TILE + 2 * FRAME + 4
     big = font(26)
-    draw.text((x, label_y), f"#{match.rank}", font=big, fill=TEXT)
     similarity = similarity_text(match.similarity, threshold)
     draw.text((x + tile_width() - big.getlength(similarity), label_y), similarity, font=big, fill=band.colour)
     draw.text((x, label_y + 32), f"CelebA #{match.identity}", font=font(20), fill=MUTED_TEXT)
@@ -140,6 +143,59 @@ def draw_legend(draw: ImageDraw.ImageDraw, threshold: float, origin: tuple[int, 
     draw.text((x, y), f"(same person >= {similarity_text(threshold, threshold)})", font=small, fill=MUTED_TEXT)
 
 
+@dataclass(frozen=True)
+class Layout:
+    """Where things go on a card with `ranks` look-alikes and an optional note."""
+
+    width: int
+    height: int
+    top: int  # of the face and the grid
+    grid_x: int
+    legend_y: int
+    note_lines: tuple[str, ...]
+    note_height: int
+
+    def tile_origin(self, index: int) -> tuple[int, int]:
+        row, column = divmod(index, COLUMNS)
+        return self.grid_x + column * (tile_width() + GAP), self.top + row * (tile_height() + GAP)
+
+
+@lru_cache(maxsize=64)
+def card_layout(count: int, note: str | None) -> Layout:
+    columns = max(1, min(COLUMNS, count))
+    rows = max(1, -(-count // COLUMNS))
+    grid_width = columns * tile_width() + (columns - 1) * GAP
+    grid_height = rows * tile_height() + (rows - 1) * GAP
+    body_height = max(USER_FACE + 40, grid_height)
+    width = max(MARGIN * 2 + USER_FACE + 2 * GAP + grid_width, 900)
+    note_lines = tuple(wrap_text(note, font(22), width - 2 * MARGIN - 20)) if note else ()
+    note_height = 28 * len(note_lines) + 20 if note_lines else 0
+    legend_y = MARGIN + TITLE_HEIGHT + body_height + GAP
+    height = legend_y + 30 + (GAP + note_height if note_lines else 0) + MARGIN
+    return Layout(width, height, MARGIN + TITLE_HEIGHT, MARGIN + USER_FACE + 2 * GAP, legend_y, note_lines,
+                  note_height)
+
+
+@lru_cache(maxsize=16)
+def card_template(ranks: tuple[int, ...], threshold: float, note: str | None) -> Image.Image:
+    """The parts of a card that depend only on the ranks shown, the threshold and the note; never modified."""
+    layout = card_layout(len(ranks), note)
+    card = Image.new("RGB", (layout.width, layout.height), BACKGROUND)
+    draw = ImageDraw.Draw(card)
+    draw.text((MARGIN, MARGIN), "Your CelebA look-alikes", font=font(32), fill=TEXT)
+    draw.text((MARGIN, layout.top + USER_FACE + 6), "You", font=font(26), fill=TEXT)
+    for index, rank in enumerate(ranks):
+        x, y = layout.tile_origin(index)
+        draw.text((x, y + TILE + 2 * FRAME + 4), f"#{rank}", font=font(26), fill=TEXT)
+    draw_legend(draw, threshold, (MARGIN, layout.legend_y))
+    if layout.note_lines:
+        note_y = layout.legend_y + 30 + GAP
+        draw.rectangle((MARGIN, note_y, layout.width - MARGIN, note_y + layout.note_height), fill=NOTE_BACKGROUND)
+        draw.multiline_text((MARGIN + 10, note_y + 10), "\n".join(layout.note_lines), font=font(22), fill=TEXT,
+                            spacing=6)
+    return card
+
+
 def render_card(face_crop: np.ndarray, matches: Sequence[CardMatch], threshold: float,
                 note: str | None = None) -> np.ndarray:
     """The card for one face as an RGB uint8 array: the face, up to 8 look-alikes, a legend, an optional note.
@@ -147,34 +203,12 @@ def render_card(face_crop: np.ndarray, matches: Sequence[CardMatch], threshold: 
     `threshold` is the embedder's verification threshold (FacePipeline.verification_threshold); `note` is a
     warning about the photo (for example a small or blurred face), drawn at the bottom when given.
     """
-    columns = max(1, min(COLUMNS, len(matches)))
-    rows = max(1, -(-len(matches) // COLUMNS))
-    grid_width = columns * tile_width() + (columns - 1) * GAP
-    grid_height = rows * tile_height() + (rows - 1) * GAP
-    body_height = max(USER_FACE + 40, grid_height)
-    width = max(MARGIN * 2 + USER_FACE + 2 * GAP + grid_width, 900)
-    note_lines = wrap_text(note, font(22), width - 2 * MARGIN - 20) if note else []
-    note_height = 28 * len(note_lines) + 20 if note_lines else 0
-    legend_y = MARGIN + TITLE_HEIGHT + body_height + GAP
-    height = legend_y + 30 + (GAP + note_height if note_lines else 0) + MARGIN
-
-    card = Image.new("RGB", (width, height), BACKGROUND)
+    card = card_template(tuple(match.rank for match in matches), threshold, note).copy()
+    layout = card_layout(len(matches), note)
     draw = ImageDraw.Draw(card)
-    draw.text((MARGIN, MARGIN), "Your CelebA look-alikes", font=font(32), fill=TEXT)
-    top = MARGIN + TITLE_HEIGHT
-    card.paste(enlarged(face_crop, USER_FACE), (MARGIN, top))
-    draw.text((MARGIN, top + USER_FACE + 6), "You", font=font(26), fill=TEXT)
-    grid_x = MARGIN + USER_FACE + 2 * GAP
+    card.paste(enlarged(face_crop, USER_FACE), (MARGIN, layout.top))
     for index, match in enumerate(matches):
-        row, column = divmod(index, COLUMNS)
-        origin = (grid_x + column * (tile_width() + GAP), top + row * (tile_height() + GAP))
-        draw_match(card, draw, match, threshold, origin)
-    draw_legend(draw, threshold, (MARGIN, legend_y))
-    if note_lines:
-        note_y = legend_y + 30 + GAP
-        draw.rectangle((MARGIN, note_y, width - MARGIN, note_y + note_height), fill=NOTE_BACKGROUND)
-        draw.multiline_text((MARGIN + 10, note_y + 10), "\n".join(note_lines), font=font(22), fill=TEXT,
-                            spacing=6)
+        draw_match(card, draw, match, threshold, layout.tile_origin(index))
     return np.asarray(card)
 
 

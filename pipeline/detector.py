@@ -8,12 +8,14 @@ weights are a safetensors state dict (no pickled module objects), and only yolov
 from __future__ import annotations
 
 import contextlib
+import copy
 import io
 import logging
 import os
 import sys
 import threading
 import warnings
+from collections.abc import Iterator
 from pathlib import Path
 
 import cv2
@@ -23,6 +25,7 @@ import torchvision
 from safetensors.torch import load_file
 
 from .config import DetectorConfig
+from .runtime import Runtime, onnx_runner, torch_runner
 
 os.environ.setdefault("YOLOv5_VERBOSE", "False")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -81,7 +84,7 @@ def face_yolo_yaml(depth: float = 0.33, width: float = 0.25) -> dict:
 
 def build_yolo(model_yaml: dict) -> torch.nn.Module:
     """Instantiate yolov5's Model from a yaml dict, silencing its layer table."""
-    with warnings.catch_warnings():  # yolov5 imports the deprecated pkg_resources
+    with warnings.catch_warnings(), matplotlib_backend_kept():  # yolov5 imports the deprecated pkg_resources
         warnings.simplefilter("ignore")
         from yolov5.models.yolo import Model  # heavy import, done once on first use
     logging.getLogger("yolov5").setLevel(logging.ERROR)  # after the import, which resets it to INFO
@@ -89,6 +92,21 @@ def build_yolo(model_yaml: dict) -> torch.nn.Module:
 
     with contextlib.redirect_stdout(io.StringIO()):
         return Model(dict(model_yaml), ch=3, nc=1)
+
+
+@contextlib.contextmanager
+def matplotlib_backend_kept() -> Iterator[None]:
+    """yolov5's plotting module calls matplotlib.use("Agg") when it is imported, which would stop a notebook
+    from showing its figures: put back the backend that was configured, or running, before."""
+    import matplotlib
+
+    backend = matplotlib.rcParams._get("backend")  # as configured: may be "auto", not resolved yet
+    yield
+    if matplotlib.rcParams._get("backend") == backend:
+        return
+    matplotlib.rcParams._set("backend", backend)  # first: IPython's inline backend checks it when it loads
+    if "matplotlib.pyplot" in sys.modules:
+        sys.modules["matplotlib.pyplot"].switch_backend(backend)
 
 
 def undo_ultralytics_pil_patch() -> None:
@@ -138,27 +156,55 @@ def decode_predictions(
     return results
 
 
+class DetectionsOnly(torch.nn.Module):
+    """yolov5's inference output alone: in eval mode it returns (detections, per-level feature maps)."""
+
+    def __init__(self, model: torch.nn.Module) -> None:
+        super().__init__()
+        self.model = model
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        return self.model(images)[0]
+
+
+def exportable(model: torch.nn.Module) -> torch.nn.Module:
+    """A copy of the model whose Detect layer builds its grids from the input's shape on every call, so that
+    a traced graph works for every input size (instead of keeping the grids of the size it was traced at)."""
+    copied = copy.deepcopy(model).eval()
+    copied.model[-1].dynamic = True
+    return DetectionsOnly(copied)
+
+
 class FaceDetector:
     """Finds faces in an RGB image: `detect(image)` -> (boxes (N, 4) x1y1x2y2 in image pixels, scores (N,))."""
 
-    def __init__(self, model: torch.nn.Module, config: DetectorConfig) -> None:
+    def __init__(self, model: torch.nn.Module, config: DetectorConfig, runtime: Runtime = "torch",
+                 threads: int | None = None) -> None:
         self.model = model.eval()
         self.config = config
-        # yolov5's Detect layer caches its anchor grid per input shape and rebuilds it in place, so two
-        # threads running photos of different shapes would race: one forward pass at a time.
-        self._forward_lock = threading.Lock()
+        if runtime == "torch":
+            self.forward = torch_runner(DetectionsOnly(self.model))
+            # yolov5's Detect layer caches its anchor grid per input shape and rebuilds it in place, so two
+            # threads running photos of different shapes would race: one forward pass at a time.
+            self._forward_lock: contextlib.AbstractContextManager = threading.Lock()
+        else:  # an ONNX Runtime session keeps no state between calls
+            example = torch.zeros(1, 3, config.input_size, config.input_size)
+            self.forward = onnx_runner(exportable(self.model), example, {0: "batch", 2: "height", 3: "width"},
+                                       threads or torch.get_num_threads())
+            self._forward_lock = contextlib.nullcontext()
 
     @classmethod
-    def load(cls, weights: Path, config: DetectorConfig) -> FaceDetector:
+    def load(cls, weights: Path, config: DetectorConfig, runtime: Runtime = "torch",
+             threads: int | None = None) -> FaceDetector:
         model = build_yolo(config.model_yaml)
         model.load_state_dict(load_file(str(weights)))
-        return cls(model.float().eval(), config)
+        return cls(model.float().eval(), config, runtime, threads)
 
     @torch.inference_mode()
     def detect(self, image: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         padded, scale = letterbox(image, self.config.input_size)
         with self._forward_lock:
-            raw = self.model(to_tensor([padded]))[0]
+            raw = self.forward(to_tensor([padded]))
         found = decode_predictions(
             raw, self.config.conf_threshold, self.config.iou_threshold, self.config.max_faces
         )[0].numpy()

@@ -15,6 +15,7 @@ from torch import nn
 
 from .config import EmbedderConfig
 from .landmarks import normalise
+from .runtime import Runtime, make_runner
 
 
 class EmbeddingNet(nn.Module):
@@ -41,15 +42,19 @@ class EmbeddingNet(nn.Module):
 class Embedder:
     """`embed(crops)` -> (N, D) float32 unit vectors for aligned 112x112 RGB uint8 crops."""
 
-    def __init__(self, model: EmbeddingNet, config: EmbedderConfig) -> None:
+    def __init__(self, model: EmbeddingNet, config: EmbedderConfig, runtime: Runtime = "torch",
+                 threads: int | None = None) -> None:
         self.model = model.eval()
         self.config = config
+        example = torch.zeros(1, 3, config.input_size, config.input_size)
+        self.forward = make_runner(self.model, example, {0: "batch"}, runtime, threads)
 
     @classmethod
-    def load(cls, weights: Path, config: EmbedderConfig) -> Embedder:
+    def load(cls, weights: Path, config: EmbedderConfig, runtime: Runtime = "torch",
+             threads: int | None = None) -> Embedder:
         model = EmbeddingNet(config)
         model.load_state_dict(load_file(str(weights)))
-        return cls(model.float(), config)
+        return cls(model.float(), config, runtime, threads)
 
     @torch.inference_mode()
     def embed(self, crops: np.ndarray, batch_size: int = 64) -> np.ndarray:
@@ -58,5 +63,5 @@ class Embedder:
         out = []
         for start in range(0, len(crops), batch_size):
             batch = normalise(crops[start:start + batch_size], self.config.mean, self.config.std)
-            out.append(F.normalize(self.model(batch), dim=1))
+            out.append(F.normalize(self.forward(batch), dim=1))
         return torch.cat(out).numpy().astype(np.float32)

@@ -9,16 +9,20 @@
 - Embedder: verification on the CelebA test identities through the full pipeline on raw photos (the
   celebrity's face = best IoU with list_bbox, else the largest): all same-identity pairs against all
   different-identity pairs, ROC AUC and TPR at FPR 1e-2 and 1e-3. Photos where no face is found are counted.
+- Dataset: how many faces the detector finds in every in-the-wild CelebA photo (all partitions), beside the
+  count in faces_all.csv: photos without a face, with one, with several.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+from dataclasses import dataclass
 from pathlib import Path
 
 import cv2
 import numpy as np
+import pandas as pd
 import torch
 from tqdm import tqdm
 
@@ -101,29 +105,53 @@ def evaluate_detector(pipe: FacePipeline, data: DataPaths, limit: int = 0) -> di
     }
 
 
-def evaluate_landmarks(pipe: FacePipeline, data: DataPaths, limit: int = 0) -> dict:
+@dataclass
+class LandmarkPredictions:
+    """Predicted and true landmarks of MTFL test faces, in pixels of MTFL's 80x80 images."""
+
+    paths: list[str]  # relative to the MTFL folder
+    truth: np.ndarray  # (N, 5, 2)
+    predicted: np.ndarray  # (N, 5, 2)
+    fallback: np.ndarray  # (N,) bool: the detector found nothing, the crop was the whole image
+
+    @property
+    def errors(self) -> np.ndarray:
+        """NME per face: mean point error over the distance between the eye centres."""
+        inter_ocular = np.linalg.norm(self.truth[:, 0] - self.truth[:, 1], axis=1)
+        return np.linalg.norm(self.predicted - self.truth, axis=2).mean(axis=1) / inter_ocular
+
+    def summary(self) -> dict:
+        """The landmark figures of `python -m pipeline.evaluate`."""
+        errors = self.errors
+        return {"faces": int(len(errors)), "nme": float(errors.mean()), "nme_median": float(np.median(errors)),
+                "failure_rate_nme_above_0.1": float((errors > 0.1).mean()),
+                "detector_fallbacks": int(self.fallback.sum())}
+
+
+def predict_mtfl_landmarks(pipe: FacePipeline, data: DataPaths, limit: int = 0) -> LandmarkPredictions:
+    """Landmarks of MTFL's test faces (the first `limit` when given), each cut around OUR detector's box."""
     table = read_mtfl_list(data.mtfl / "list_landmarks_test.txt")
     if limit:
         table = table.iloc[:limit]
-    truth = mtfl_points(table)
-    errors, fallbacks = [], 0
-    for path, points in tqdm(zip(table.path, truth, strict=True), total=len(table), desc="landmarks", mininterval=10):
+    predicted, fallback = [], []
+    for path in tqdm(table.path, total=len(table), desc="landmarks", mininterval=10):
         image = read_rgb(data.mtfl / path)
         # MTFL crops are all face: give the detector a frame around it, as in a photo, then shift back.
         pad = image.shape[0] // 2
         framed = cv2.copyMakeBorder(image, pad, pad, pad, pad, cv2.BORDER_CONSTANT, value=(114, 114, 114))
         boxes, scores = pipe.detector.detect(framed)
+        fallback.append(len(boxes) == 0)
         if len(boxes):
             box = boxes[np.argmax(scores)] - pad
         else:
-            fallbacks += 1
             box = np.array([0, 0, image.shape[1], image.shape[0]], np.float32)
-        predicted = pipe.landmarks.predict(image, box[None])[0]
-        inter_ocular = np.linalg.norm(points[0] - points[1])
-        errors.append(np.linalg.norm(predicted - points, axis=1).mean() / inter_ocular)
-    errors = np.array(errors)
-    return {"faces": int(len(errors)), "nme": float(errors.mean()), "nme_median": float(np.median(errors)),
-            "failure_rate_nme_above_0.1": float((errors > 0.1).mean()), "detector_fallbacks": fallbacks}
+        predicted.append(pipe.landmarks.predict(image, box[None])[0])
+    return LandmarkPredictions(paths=list(table.path), truth=mtfl_points(table),
+                               predicted=np.stack(predicted), fallback=np.array(fallback))
+
+
+def evaluate_landmarks(pipe: FacePipeline, data: DataPaths, limit: int = 0) -> dict:
+    return predict_mtfl_landmarks(pipe, data, limit).summary()
 
 
 def celebrity_face(faces, box_row) -> int | None:
@@ -157,10 +185,15 @@ def roc(genuine: np.ndarray, impostor: np.ndarray) -> dict:
     return result
 
 
-def evaluate_embedder(pipe: FacePipeline, data: DataPaths, limit: int = 0) -> dict:
+def embed_test_photos(pipe: FacePipeline, data: DataPaths,
+                      image_ids: list[str]) -> tuple[np.ndarray, np.ndarray, int]:
+    """The celebrity's embedding in each in-the-wild photo through the full pipeline, with its identity.
+
+    Returns (embeddings (M, D), identities (M,), photos without a face); M is the number of photos with one.
+    """
     celeba = data.celeba
     embeddings, identities, missing = [], [], 0
-    for image_id in tqdm(celeba.image_ids("test")[: limit or None], desc="verification", mininterval=10):
+    for image_id in tqdm(image_ids, desc="verification", mininterval=10):
         faces = pipe(read_rgb(celeba.wild_dir / image_id))
         row = celeba.boxes.loc[image_id].to_numpy() if image_id in celeba.boxes.index else None
         chosen = celebrity_face(faces, row)
@@ -169,15 +202,56 @@ def evaluate_embedder(pipe: FacePipeline, data: DataPaths, limit: int = 0) -> di
             continue
         embeddings.append(faces[chosen].embedding)
         identities.append(int(celeba.identities[image_id]))
-    vectors, labels = np.stack(embeddings), np.array(identities)
-    similarity = vectors @ vectors.T
-    upper = np.triu_indices(len(labels), k=1)
-    same = labels[upper[0]] == labels[upper[1]]
-    result = roc(similarity[upper][same], similarity[upper][~same])
-    result.update({"photos": len(labels) + missing, "photos_without_face": missing,
-                   "identities": int(len(set(identities))),
+    return np.stack(embeddings), np.array(identities), missing
+
+
+def pair_scores(embeddings: np.ndarray, identities: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Cosine similarities of all same-identity (genuine) and all different-identity (impostor) pairs."""
+    similarity = embeddings @ embeddings.T
+    upper = np.triu_indices(len(identities), k=1)
+    same = identities[upper[0]] == identities[upper[1]]
+    return similarity[upper][same], similarity[upper][~same]
+
+
+def evaluate_embedder(pipe: FacePipeline, data: DataPaths, limit: int = 0) -> dict:
+    embeddings, identities, missing = embed_test_photos(pipe, data, data.celeba.image_ids("test")[: limit or None])
+    result = roc(*pair_scores(embeddings, identities))
+    result.update({"photos": len(identities) + missing, "photos_without_face": missing,
+                   "identities": int(len(set(identities.tolist()))),
                    "configured_threshold": pipe.verification_threshold})
     return result
+
+
+def count_faces(pipe: FacePipeline, data: DataPaths, image_ids: list[str]) -> pd.DataFrame:
+    """Faces the detector finds in each of these in-the-wild CelebA photos, beside the number faces_all.csv
+    lists. Columns: image_id, partition, detected, labelled."""
+    celeba = data.celeba
+    labelled = celeba.faces_all.groupby("image_id").size()
+    detected = [len(pipe.detector.detect(read_rgb(celeba.wild_dir / image_id))[0])
+                for image_id in tqdm(image_ids, desc="faces per photo", mininterval=10)]
+    return pd.DataFrame({
+        "image_id": image_ids,
+        "partition": celeba.partitions.reindex(image_ids).fillna(-1).astype(int).to_numpy(),
+        "detected": detected,
+        "labelled": labelled.reindex(image_ids).fillna(0).astype(int).to_numpy(),
+    })
+
+
+def face_count_summary(counts: pd.DataFrame) -> dict:
+    """Photos without a face, with one and with several, by the detector and by faces_all.csv."""
+    summary: dict = {"photos": int(len(counts))}
+    for column in ("detected", "labelled"):
+        faces = counts[column]
+        summary[column] = {"faces": int(faces.sum()), "photos_without_face": int((faces == 0).sum()),
+                           "photos_with_one_face": int((faces == 1).sum()),
+                           "photos_with_several_faces": int((faces > 1).sum())}
+    summary["photos_where_counts_differ"] = int((counts.detected != counts.labelled).sum())
+    return summary
+
+
+def evaluate_dataset(pipe: FacePipeline, data: DataPaths, limit: int = 0) -> dict:
+    image_ids = sorted(path.name for path in data.celeba.wild_dir.glob("*.jpg"))[: limit or None]
+    return face_count_summary(count_faces(pipe, data, image_ids))
 
 
 def plot(report: dict, out: Path) -> None:
@@ -212,7 +286,7 @@ def main() -> None:
     parser.add_argument("--data-root", default=None)
     parser.add_argument("--weights", default=None, help="weights folder (default: the committed weights)")
     parser.add_argument("--out", type=Path, default=Path("reports"))
-    parser.add_argument("--only", choices=["detector", "landmarks", "embedder"], action="append")
+    parser.add_argument("--only", choices=["detector", "landmarks", "embedder", "dataset"], action="append")
     parser.add_argument("--limit", type=int, default=0, help="first N items of each set (quick checks)")
     parser.add_argument("--threads", type=int, default=2)
     args = parser.parse_args()
@@ -220,7 +294,8 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     data = DataPaths.from_root(args.data_root)
     pipe = FacePipeline.load(args.weights)
-    steps = {"detector": evaluate_detector, "landmarks": evaluate_landmarks, "embedder": evaluate_embedder}
+    steps = {"detector": evaluate_detector, "landmarks": evaluate_landmarks, "embedder": evaluate_embedder,
+             "dataset": evaluate_dataset}
     report = {name: step(pipe, data, args.limit) for name, step in steps.items() if not args.only or name in args.only}
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "evaluation.json").write_text(json.dumps(report, indent=2))

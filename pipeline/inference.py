@@ -14,6 +14,7 @@ from .embedder import Embedder
 from .face import Face
 from .image import to_rgb
 from .landmarks import LandmarkRegressor
+from .runtime import Runtime, default_runtime
 
 
 @dataclass
@@ -30,16 +31,23 @@ class FacePipeline:
     embedder: Embedder
 
     @classmethod
-    def load(cls, weights_dir: str | Path | None = None) -> FacePipeline:
-        """Load the committed weights (or those in `weights_dir`): detector, landmarks, embedder + JSON configs."""
+    def load(cls, weights_dir: str | Path | None = None, runtime: Runtime | None = None,
+             threads: int | None = None) -> FacePipeline:
+        """Load the committed weights (or those in `weights_dir`): detector, landmarks, embedder + JSON configs.
+
+        `runtime`: "onnx" (ONNX Runtime, the default when it is installed: faster on CPU) or "torch" (see
+        pipeline/runtime.py). `threads`: threads inside one model call on ONNX Runtime (default: torch's
+        setting now; PyTorch itself follows torch.set_num_threads at call time).
+        """
         folder = Path(weights_dir) if weights_dir is not None else DEFAULT_WEIGHTS_DIR
+        runtime = runtime or default_runtime()
         return cls(
             detector=FaceDetector.load(folder / "detector.safetensors",
-                                       load_config(DetectorConfig, folder / "detector.json")),
+                                       load_config(DetectorConfig, folder / "detector.json"), runtime, threads),
             landmarks=LandmarkRegressor.load(folder / "landmarks.safetensors",
-                                             load_config(LandmarkConfig, folder / "landmarks.json")),
+                                             load_config(LandmarkConfig, folder / "landmarks.json"), runtime, threads),
             embedder=Embedder.load(folder / "embedder.safetensors",
-                                   load_config(EmbedderConfig, folder / "embedder.json")),
+                                   load_config(EmbedderConfig, folder / "embedder.json"), runtime, threads),
         )
 
     @property

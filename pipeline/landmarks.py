@@ -13,6 +13,7 @@ from safetensors.torch import load_file
 from torch import nn
 
 from .config import LandmarkConfig
+from .runtime import Runtime, make_runner
 
 
 class LandmarkNet(nn.Module):
@@ -82,23 +83,59 @@ def normalise(crops: np.ndarray, mean: tuple[float, ...], std: tuple[float, ...]
 class LandmarkRegressor:
     """`predict(image, boxes)` -> (N, 5, 2) landmarks in image pixels."""
 
-    def __init__(self, model: nn.Module, config: LandmarkConfig) -> None:
+    def __init__(self, model: nn.Module, config: LandmarkConfig, runtime: Runtime = "torch",
+                 threads: int | None = None) -> None:
         self.model = model.eval()
         self.config = config
+        example = torch.zeros(1, 3, config.input_size, config.input_size)
+        self.forward = make_runner(self.model, example, {0: "batch"}, runtime, threads)
 
     @classmethod
-    def load(cls, weights: Path, config: LandmarkConfig) -> LandmarkRegressor:
+    def load(cls, weights: Path, config: LandmarkConfig, runtime: Runtime = "torch",
+             threads: int | None = None) -> LandmarkRegressor:
         model = create_landmark_model(config)
         model.load_state_dict(load_file(str(weights)))
-        return cls(model, config)
+        return cls(model, config, runtime, threads)
 
-    @torch.inference_mode()
     def predict(self, image: np.ndarray, boxes: np.ndarray) -> np.ndarray:
+        """Points from the detector's boxes, then (config.passes - 1 times) from the boxes those points imply."""
         if len(boxes) == 0:
             return np.zeros((0, 5, 2), np.float32)
+        points = self.predict_in_boxes(image, boxes)
+        if self.config.box_from_points is not None:
+            coefficients = np.asarray(self.config.box_from_points, np.float32)
+            for _ in range(self.config.passes - 1):
+                points = self.predict_in_boxes(image, boxes_from_points(points, coefficients))
+        return points
+
+    @torch.inference_mode()
+    def predict_in_boxes(self, image: np.ndarray, boxes: np.ndarray) -> np.ndarray:
         size = self.config.input_size
         frames = [square_frame(square_around_box(box, self.config.box_margin), size) for box in boxes]
         crops = np.stack([warp_to_frame(image, frame, size) for frame in frames])
-        predicted = self.model(normalise(crops, self.config.mean, self.config.std)).view(-1, 5, 2).numpy()
+        predicted = self.forward(normalise(crops, self.config.mean, self.config.std)).view(-1, 5, 2).numpy()
         in_image = [points_to_image(points, frame, size) for points, frame in zip(predicted, frames, strict=True)]
         return np.stack(in_image).astype(np.float32)
+
+
+def point_scales(points: np.ndarray) -> np.ndarray:
+    """(N, 2) features for the box-from-points fit: eye-to-mouth distance and inter-ocular distance."""
+    eyes = points[:, :2].mean(axis=1)
+    mouth = points[:, 3:].mean(axis=1)
+    return np.stack([np.linalg.norm(mouth - eyes, axis=1), np.linalg.norm(points[:, 1] - points[:, 0], axis=1)], 1)
+
+
+def fit_box_from_points(points: np.ndarray, boxes: np.ndarray) -> np.ndarray:
+    """Least squares (2, 4) map from point scales to the box's (centre offset from the points' mean, w, h)."""
+    centre = points.mean(axis=1)
+    target = np.stack([(boxes[:, 0] + boxes[:, 2]) / 2 - centre[:, 0], (boxes[:, 1] + boxes[:, 3]) / 2 - centre[:, 1],
+                       boxes[:, 2] - boxes[:, 0], boxes[:, 3] - boxes[:, 1]], axis=1)
+    coefficients, *_ = np.linalg.lstsq(point_scales(points), target, rcond=None)
+    return coefficients
+
+
+def boxes_from_points(points: np.ndarray, coefficients: np.ndarray) -> np.ndarray:
+    predicted = point_scales(points) @ coefficients
+    centre = points.mean(axis=1) + predicted[:, :2]
+    half = predicted[:, 2:] / 2
+    return np.concatenate([centre - half, centre + half], axis=1)

@@ -27,6 +27,17 @@ class PhotoProblem(StrEnum):
     TOO_MANY_PIXELS = "too_many_pixels"
     TOO_SMALL = "too_small"
     ANIMATED = "animated"
+    UNSUPPORTED_FORMAT = "unsupported_format"  # an image, in a format this Pillow cannot read (HEIC)
+
+
+# ISO base media ("ftyp" box) brands of HEIF images: HEIC is what iPhones save; AVIF is read when Pillow has
+# its plugin, and otherwise lands here too.
+HEIF_BRANDS = (b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx", b"hevm", b"hevs", b"mif1", b"msf1",
+               b"avif", b"avis")
+
+
+def is_heif(data: bytes) -> bool:
+    return data[4:8] == b"ftyp" and data[8:12] in HEIF_BRANDS
 
 
 class PhotoError(ValueError):
@@ -60,7 +71,8 @@ def decode_photo(data: bytes, limits: PhotoLimits | None = None) -> np.ndarray:
     except (Image.DecompressionBombWarning, Image.DecompressionBombError) as error:
         raise PhotoError(PhotoProblem.TOO_MANY_PIXELS, str(error)) from error
     except UnidentifiedImageError as error:
-        raise PhotoError(PhotoProblem.NOT_AN_IMAGE, type(error).__name__) from error
+        problem = PhotoProblem.UNSUPPORTED_FORMAT if is_heif(data) else PhotoProblem.NOT_AN_IMAGE
+        raise PhotoError(problem, type(error).__name__) from error
     except OSError as error:
         raise PhotoError(PhotoProblem.CORRUPT, str(error)) from error
     width, height = image.size

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from io import BytesIO
 
 from aiogram import Bot, F, Router
 from aiogram.filters import Command
@@ -14,6 +13,7 @@ from pipeline.photo import PhotoError, PhotoProblem
 
 from .. import texts
 from ..config import Settings
+from ..retry import download_file, send_once
 from ..service import LookalikeReply, LookalikeService
 from ..throttle import UserThrottle
 
@@ -33,7 +33,13 @@ def is_image_document(document: Document) -> bool:
 
 
 def image_in(message: Message) -> ImageFile | None:
-    """The largest size of a photo, or an image document; None for anything else."""
+    """The largest size of a photo, or an image document; None for anything else.
+
+    An animation (a GIF, which Telegram turns into a video) comes with a `document` too; it is left to the
+    fallback router, which says that animations are not supported.
+    """
+    if message.animation is not None:
+        return None
     if message.photo:
         largest = message.photo[-1]
         return ImageFile(largest.file_id, largest.file_size)
@@ -51,20 +57,22 @@ async def download(bot: Bot, image: ImageFile, max_bytes: int) -> bytes:
     """The file's bytes, in memory only; a file Telegram says is too large is not downloaded at all."""
     if image.size is not None and image.size > max_bytes:
         raise PhotoError(PhotoProblem.TOO_LARGE_FILE, f"{image.size} bytes")
-    buffer = BytesIO()
-    await bot.download(image.file_id, destination=buffer)
-    return buffer.getvalue()
+    file = await bot.get_file(image.file_id)
+    if file.file_path is None:  # Telegram gives no path for a file it cannot serve (over 20 MB)
+        raise PhotoError(PhotoProblem.TOO_LARGE_FILE, "no file path")
+    return await download_file(bot, file.file_path)
 
 
 async def send_reply(message: Message, reply: LookalikeReply) -> None:
+    """Every card, then the note on skipped faces; a card whose outcome is unknown is not sent again."""
     if not reply.cards:
-        await message.answer(texts.NO_FACE)
+        await send_once(message.answer(texts.NO_FACE))
         return
     for card in reply.cards:
         photo = BufferedInputFile(card.jpeg, filename="lookalikes.jpg")
-        await message.answer_photo(photo, caption=card.caption)
+        await send_once(message.answer_photo(photo, caption=card.caption))
     if reply.skipped:
-        await message.answer(texts.faces_skipped(len(reply.cards), reply.skipped))
+        await send_once(message.answer(texts.faces_skipped(len(reply.cards), reply.skipped)))
 
 
 async def answer_with_lookalikes(message: Message, image: ImageFile, bot: Bot, service: LookalikeService,
@@ -96,7 +104,7 @@ def create_router() -> Router:
     router = Router(name="lookup")
     # `.as_("image")` hands the ImageFile found by the filter to the handler as its `image` argument.
     router.message.register(answer_with_lookalikes, F.func(image_in).as_("image"))  # caption /top8 or not
-    router.message.register(refuse_document, F.document)
+    router.message.register(refuse_document, F.document, ~F.animation)
     router.message.register(answer_with_lookalikes, Command("top8"), F.func(replied_image).as_("image"))
     router.message.register(ask_for_photo, Command("top8"))  # alone, or replying to something else
     return router

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import json
 import math
+import random
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
+from torch.utils.data import DataLoader, Dataset, get_worker_info
 
 
 def set_threads(threads: int) -> None:
@@ -63,7 +66,7 @@ def save_weights(model: torch.nn.Module, path: Path) -> None:
     the loaders cast back to float32)."""
     from safetensors.torch import save_file
 
-    state = {k: (v.half() if v.is_floating_point() else v).contiguous() for k, v in model.state_dict().items()}
+    state = {k: (v.half() if v.is_floating_point() else v).contiguous().cpu() for k, v in model.state_dict().items()}
     path.parent.mkdir(parents=True, exist_ok=True)
     save_file(state, str(path))
 
@@ -80,3 +83,61 @@ def initialise_from(model: torch.nn.Module, weights: Path | None) -> None:
 
         model.load_state_dict(load_file(str(weights)))
 
+
+
+def add_runtime_arguments(parser) -> None:
+    """Options every training script shares: where it runs, how many loader processes, a time budget."""
+    parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    parser.add_argument("--workers", type=int, default=0, help="augmentation processes (0: in the main process)")
+    parser.add_argument("--budget-minutes", type=float, default=0.0,
+                        help="shorten the schedule so the run ends within this time (0: no limit)")
+
+
+def to_model_input(images: torch.Tensor, mean, std, device: str) -> torch.Tensor:
+    """(B, H, W, 3) uint8 batch from a loader -> normalised (B, 3, H, W) float on the device."""
+    images = images.to(device, non_blocking=True).permute(0, 3, 1, 2).float().div_(255.0)
+    mean_t = torch.tensor(mean, device=device).view(1, 3, 1, 1)
+    std_t = torch.tensor(std, device=device).view(1, 3, 1, 1)
+    return (images - mean_t) / std_t
+
+
+def seed_worker(worker_id: int) -> None:
+    """Give each loader process its own random streams (forked processes would otherwise share them)."""
+    info = get_worker_info()
+    seed = info.seed % 2**32
+    random.seed(seed)
+    np.random.seed(seed)
+    transform = getattr(info.dataset, "transform", None)
+    if transform is not None and hasattr(transform, "set_random_seed"):
+        transform.set_random_seed(seed)
+
+
+def make_loader(dataset: Dataset, batch: int, workers: int, shuffle: bool, collate_fn=None) -> DataLoader:
+    return DataLoader(dataset, batch_size=batch, shuffle=shuffle, drop_last=shuffle, num_workers=workers,
+                      collate_fn=collate_fn, worker_init_fn=seed_worker, persistent_workers=workers > 0)
+
+
+@dataclass
+class EpochBudget:
+    """Fits the number of epochs to a wall-clock budget counted from the run's start (data loading included),
+    re-estimated after every epoch. The learning-rate schedule is computed against `fit(...)`, so a shortened
+    run still anneals to its end."""
+
+    minutes: float
+    started: float = field(default_factory=time.time)
+    loop_started: float = 0.0
+    epochs_timed: int = 0
+
+    def begin(self) -> None:
+        self.loop_started = time.time()
+
+    def epoch_done(self) -> None:
+        self.epochs_timed += 1
+
+    def fit(self, requested: int, finished: int) -> int:
+        if self.minutes <= 0 or self.epochs_timed == 0:
+            return requested
+        now = time.time()
+        per_epoch = (now - self.loop_started) / self.epochs_timed
+        affordable = int((self.started + self.minutes * 60 - now) // per_epoch)
+        return max(finished, min(requested, finished + affordable))

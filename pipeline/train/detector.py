@@ -17,16 +17,20 @@ import albumentations as A
 import cv2
 import numpy as np
 import torch
+from torch.utils.data import Dataset
 
 from ..config import DEFAULT_WEIGHTS_DIR, DetectorConfig, save_config
 from ..data import DataPaths
 from ..detector import PAD_VALUE, build_yolo, face_yolo_yaml
 from .common import (
+    EpochBudget,
     RunLog,
     add_init_argument,
+    add_runtime_arguments,
     cosine_lr,
     initialise_from,
     load_checkpoint,
+    make_loader,
     save_checkpoint,
     save_weights,
     set_threads,
@@ -75,16 +79,28 @@ def load_training_set(data: DataPaths, partition: str) -> list[tuple[np.ndarray,
     return samples
 
 
-def make_batch(samples: list[tuple[np.ndarray, np.ndarray]], transform: A.Compose, size: int):
-    """Augment samples; return images (B, 3, S, S) in 0..1 and yolov5 targets (n, 6): index, class, cx, cy, w, h."""
-    images, targets = [], []
-    for index, (image, boxes) in enumerate(samples):
-        out = transform(image=image, bboxes=boxes, labels=[0] * len(boxes))
-        images.append(out["image"])
-        for x1, y1, x2, y2 in out["bboxes"]:
-            targets.append([index, 0, (x1 + x2) / 2 / size, (y1 + y2) / 2 / size, (x2 - x1) / size, (y2 - y1) / size])
-    batch = torch.from_numpy(np.stack(images).transpose(0, 3, 1, 2).copy()).float().div_(255.0)
-    return batch, torch.tensor(targets, dtype=torch.float32).reshape(-1, 6)
+class AugmentedPhotos(Dataset):
+    """Training photos, each freshly augmented to a square of `size`; items are (image, boxes (n, 4))."""
+
+    def __init__(self, samples: list[tuple[np.ndarray, np.ndarray]], size: int) -> None:
+        self.samples, self.transform = samples, training_transform(size)
+
+    def __len__(self) -> int:
+        return len(self.samples)
+
+    def __getitem__(self, index: int) -> tuple[np.ndarray, np.ndarray]:
+        image, boxes = self.samples[index]
+        out = self.transform(image=image, bboxes=boxes, labels=[0] * len(boxes))
+        return out["image"], np.asarray(out["bboxes"], np.float32).reshape(-1, 4)
+
+
+def collate_photos(items: list[tuple[np.ndarray, np.ndarray]]) -> tuple[torch.Tensor, torch.Tensor]:
+    """Images (B, 3, S, S) in 0..1 and yolov5 targets (n, 6): index, class, cx, cy, w, h (0..1)."""
+    size = items[0][0].shape[0]
+    targets = [[index, 0, (x1 + x2) / 2 / size, (y1 + y2) / 2 / size, (x2 - x1) / size, (y2 - y1) / size]
+               for index, (_, boxes) in enumerate(items) for x1, y1, x2, y2 in boxes]
+    images = torch.from_numpy(np.stack([image for image, _ in items]).transpose(0, 3, 1, 2).copy())
+    return images.float().div_(255.0), torch.tensor(targets, dtype=torch.float32).reshape(-1, 6)
 
 
 def export_weights(model: torch.nn.Module, config: DetectorConfig, weights_dir: Path, facts: dict) -> None:
@@ -105,8 +121,10 @@ def main() -> None:
     parser.add_argument("--limit", type=int, default=0, help="use only the first N photos (smoke runs)")
     parser.add_argument("--seed", type=int, default=0)
     add_init_argument(parser, "detector.safetensors")
+    add_runtime_arguments(parser)
     args = parser.parse_args()
 
+    budget = EpochBudget(args.budget_minutes)
     set_threads(args.threads)
     random.seed(args.seed)
     np.random.seed(args.seed)
@@ -121,37 +139,41 @@ def main() -> None:
     config = DetectorConfig(model_yaml=face_yolo_yaml(), input_size=args.imgsz)
     model = build_yolo(config.model_yaml)
     model.hyp = HYPERPARAMETERS
+    initialise_from(model, args.init)
+    model.to(args.device)
     loss_fn = ComputeLoss(model)
     optimizer = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=5e-4)
-    initialise_from(model, args.init)
     checkpoint = args.out / "last.pt"
-    start = load_checkpoint(checkpoint, {"model": model, "optimizer": optimizer})
-    transform = training_transform(args.imgsz)
-    steps_per_epoch = len(samples) // args.batch
-    total, warmup = steps_per_epoch * args.epochs, min(300, steps_per_epoch * 2)
+    epoch = load_checkpoint(checkpoint, {"model": model, "optimizer": optimizer})
+    loader = make_loader(AugmentedPhotos(samples, args.imgsz), args.batch, args.workers, shuffle=True,
+                         collate_fn=collate_photos)
+    steps = len(loader)
     log = RunLog(args.out / "log.jsonl")
-    for epoch in range(start, args.epochs):
+    epochs = args.epochs
+    budget.begin()
+    while epoch < epochs:
         model.train()
-        random.shuffle(samples)
         running = np.zeros(3)
-        for step in range(steps_per_epoch):
+        for step, (images, targets) in enumerate(loader):
             for group in optimizer.param_groups:
-                group["lr"] = cosine_lr(epoch * steps_per_epoch + step, total, args.lr, warmup)
-            images, targets = make_batch(samples[step * args.batch:(step + 1) * args.batch], transform, args.imgsz)
-            loss, parts = loss_fn(model(images), targets)
+                group["lr"] = cosine_lr(epoch * steps + step, steps * epochs, args.lr, min(300, steps * 2))
+            loss, parts = loss_fn(model(images.to(args.device)), targets.to(args.device))
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), 10.0)
             optimizer.step()
-            running += parts.detach().numpy()
+            running += parts.detach().cpu().numpy()
         save_checkpoint(checkpoint, epoch, {"model": model, "optimizer": optimizer})
-        box, obj, cls = (running / max(1, steps_per_epoch)).tolist()
+        box, obj, cls = (running / max(1, steps)).tolist()
         log.write(epoch=epoch, box_loss=box, obj_loss=obj, cls_loss=cls, lr=optimizer.param_groups[0]["lr"])
-    facts = {"epochs": args.epochs, "init": str(args.init) if args.init else None,
-             "batch": args.batch, "imgsz": args.imgsz, "lr": args.lr,
-             "optimizer": "AdamW, cosine, warm-up", "photos": len(samples), "partition": "train",
-             "labels": "faces_all.csv"}
-    export_weights(model.eval(), config, args.weights_dir, facts)
+        budget.epoch_done()
+        epoch += 1
+        epochs = budget.fit(args.epochs, epoch)
+        facts = {"epochs": epoch, "init": str(args.init) if args.init else None,
+                 "batch": args.batch, "imgsz": args.imgsz, "lr": args.lr,
+                 "optimizer": "AdamW, cosine, warm-up", "photos": len(samples), "partition": "train",
+                 "labels": "faces_all.csv"}
+        export_weights(model, config, args.weights_dir, facts)
 
 
 if __name__ == "__main__":

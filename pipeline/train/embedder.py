@@ -20,23 +20,27 @@ import cv2
 import numpy as np
 import torch
 import torch.nn.functional as F
+from torch.utils.data import Dataset
 
 from ..align import align_face
 from ..config import DEFAULT_WEIGHTS_DIR, EmbedderConfig, save_config
 from ..data import DataPaths
 from ..data.augment import embedder_transform
 from ..embedder import EmbeddingNet
-from ..landmarks import normalise
 from ..losses import ArcFaceMargin, distillation_loss
 from .common import (
+    EpochBudget,
     RunLog,
     add_init_argument,
+    add_runtime_arguments,
     cosine_lr,
     initialise_from,
     load_checkpoint,
+    make_loader,
     save_checkpoint,
     save_weights,
     set_threads,
+    to_model_input,
 )
 from .faces import embedder_training_faces
 
@@ -72,7 +76,7 @@ def teacher_targets(faces, teacher_file: Path | None) -> np.ndarray | None:
     cache = np.load(teacher_file)
     lookup = dict(zip(cache["keys"].tolist(), cache["embeddings"], strict=True))
     targets = np.stack([lookup[f"{s}/{i}"] for s, i in zip(faces.source, faces.image_id, strict=True)])
-    targets = targets - targets.mean(axis=0)
+    targets = targets.astype(np.float32) - targets.mean(axis=0, dtype=np.float32)
     return (targets / np.linalg.norm(targets, axis=1, keepdims=True)).astype(np.float32)
 
 
@@ -91,11 +95,26 @@ def threshold_at_fpr(genuine: np.ndarray, impostor: np.ndarray, fpr: float) -> t
     return threshold, float((genuine > threshold).mean())
 
 
-def embed(model: EmbeddingNet, crops: np.ndarray, config: EmbedderConfig) -> np.ndarray:
+class AugmentedCrops(Dataset):
+    """Aligned crops picked by index, each freshly augmented; items are (crop, index into `crops`)."""
+
+    def __init__(self, crops: np.ndarray, indices: np.ndarray) -> None:
+        self.crops, self.indices, self.transform = crops, indices, embedder_transform()
+
+    def __len__(self) -> int:
+        return len(self.indices)
+
+    def __getitem__(self, item: int) -> tuple[np.ndarray, int]:
+        index = int(self.indices[item])
+        return self.transform(image=self.crops[index])["image"], index
+
+
+def embed(model: EmbeddingNet, crops: np.ndarray, config: EmbedderConfig, device: str) -> np.ndarray:
     model.eval()
     with torch.inference_mode():
-        out = [F.normalize(model(normalise(crops[i:i + 128], config.mean, config.std)), dim=1)
-               for i in range(0, len(crops), 128)]
+        out = [F.normalize(model(to_model_input(torch.from_numpy(crops[i:i + 256]), config.mean, config.std,
+                                                device)), dim=1).cpu()
+               for i in range(0, len(crops), 256)]
     return torch.cat(out).numpy()
 
 
@@ -115,9 +134,11 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--seed", type=int, default=0)
     add_init_argument(parser, "embedder.safetensors")
+    add_runtime_arguments(parser)
     parser.add_argument("--limit", type=int, default=0, help="use only N random faces (smoke runs)")
     args = parser.parse_args()
 
+    budget = EpochBudget(args.budget_minutes)
     set_threads(args.threads)
     random.seed(args.seed)
     torch.manual_seed(args.seed)
@@ -132,59 +153,66 @@ def main() -> None:
     held_out = split_validation_identities(faces, 0.1, args.seed)
     train_index = np.flatnonzero(~held_out)
     classes = {identity: n for n, identity in enumerate(sorted(faces.identity[~held_out].unique()))}
-    labels = np.array([classes.get(i, -1) for i in faces.identity], np.int64)
+    labels = torch.tensor([classes.get(i, -1) for i in faces.identity], dtype=torch.int64, device=args.device)
+    teacher_on_device = torch.from_numpy(teacher).to(args.device) if teacher is not None else None
 
     model = EmbeddingNet(config)
+    initialise_from(model, args.init)
     margin = ArcFaceMargin(config.embedding_size, len(classes), config.arcface_scale, config.arcface_margin)
     projection = torch.nn.Linear(config.embedding_size, teacher.shape[1]) if teacher is not None else None
+    for module in (model, margin, projection):
+        if module is not None:
+            module.to(args.device)
     parameters = [*model.parameters(), *margin.parameters(), *(projection.parameters() if projection else [])]
     optimizer = torch.optim.AdamW(parameters, lr=args.lr, weight_decay=5e-4)
     modules = {"model": model, "margin": margin, "optimizer": optimizer}
     if projection is not None:
         modules["projection"] = projection
-    initialise_from(model, args.init)
     checkpoint = args.out / "last.pt"
-    start = load_checkpoint(checkpoint, modules)
-    transform = embedder_transform()
-    steps = len(train_index) // args.batch
+    epoch = load_checkpoint(checkpoint, modules)
+    loader = make_loader(AugmentedCrops(crops, train_index), args.batch, args.workers, shuffle=True)
+    steps = len(loader)
     log = RunLog(args.out / "log.jsonl")
     val_crops, val_labels = crops[held_out], faces.identity.to_numpy()[held_out]
-    threshold, val_tpr = 0.0, 0.0
-    for epoch in range(start, args.epochs):
+    epochs = args.epochs
+    budget.begin()
+    while epoch < epochs:
         model.train()
-        order = np.random.default_rng(args.seed + epoch).permutation(train_index)
         sums = np.zeros(2)
-        for step in range(steps):
+        for step, (images, batch) in enumerate(loader):
             for group in optimizer.param_groups:
-                group["lr"] = cosine_lr(epoch * steps + step, steps * args.epochs, args.lr, steps)
-            batch = order[step * args.batch:(step + 1) * args.batch]
-            images = normalise(np.stack([transform(image=crops[i])["image"] for i in batch]), config.mean, config.std)
-            embeddings = model(images)
-            targets = torch.from_numpy(labels[batch])
+                group["lr"] = cosine_lr(epoch * steps + step, steps * epochs, args.lr, steps)
+            batch = batch.to(args.device, non_blocking=True)
+            embeddings = model(to_model_input(images, config.mean, config.std, args.device))
+            targets = labels[batch]
             arcface = F.cross_entropy(margin(embeddings, targets), targets)
             loss = arcface
-            distill = torch.zeros(())
+            distill = torch.zeros((), device=args.device)
             if projection is not None:
-                distill = distillation_loss(projection(embeddings), torch.from_numpy(teacher[batch]))
+                distill = distillation_loss(projection(embeddings), teacher_on_device[batch])
                 loss = arcface + args.distill_weight * distill
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             torch.nn.utils.clip_grad_norm_(parameters, 5.0)
             optimizer.step()
             sums += [float(arcface.detach()), float(distill.detach())]
-        genuine, impostor = pair_scores(embed(model, val_crops, config), val_labels)
+        genuine, impostor = pair_scores(embed(model, val_crops, config, args.device), val_labels)
         threshold, val_tpr = threshold_at_fpr(genuine, impostor, VALIDATION_FPR)
         save_checkpoint(checkpoint, epoch, modules)
         log.write(epoch=epoch, arcface_loss=sums[0] / steps, distill_loss=sums[1] / steps,
                   val_tpr_at_fpr_1e_2=val_tpr, val_threshold=threshold)
-    config.verification_threshold = round(threshold, 4)
-    save_weights(model, args.weights_dir / "embedder.safetensors")
-    save_config(config, args.weights_dir / "embedder.json",
-                {"epochs": args.epochs, "init": str(args.init) if args.init else None,
-                 "batch": args.batch, "lr": args.lr, "distill_weight":
-                 args.distill_weight if teacher is not None else 0.0, "train_faces": int(len(train_index)),
-                 "identities": len(classes), "validation_identities": int(len(set(val_labels))),
-                 "validation_tpr_at_fpr_1e-2": val_tpr, "threshold_rule": "FPR 1e-2 on held-out train identities"})
+        budget.epoch_done()
+        epoch += 1
+        epochs = budget.fit(args.epochs, epoch)
+        config.verification_threshold = round(threshold, 4)
+        save_weights(model, args.weights_dir / "embedder.safetensors")
+        save_config(config, args.weights_dir / "embedder.json",
+                    {"epochs": epoch, "init": str(args.init) if args.init else None,
+                     "batch": args.batch, "lr": args.lr, "distill_weight":
+                     args.distill_weight if teacher is not None else 0.0, "train_faces": int(len(train_index)),
+                     "identities": len(classes), "validation_identities": int(len(set(val_labels))),
+                     "validation_tpr_at_fpr_1e-2": val_tpr,
+                     "threshold_rule": "FPR 1e-2 on held-out train identities"})
 
 
 if __name__ == "__main__":

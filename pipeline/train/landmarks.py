@@ -18,49 +18,37 @@ from pathlib import Path
 import cv2
 import numpy as np
 import torch
+from torch.utils.data import Dataset
 
 from ..config import DEFAULT_WEIGHTS_DIR, LandmarkConfig, save_config
 from ..data import DataPaths, read_mtfl_list
 from ..data.augment import flip_points, landmark_transform
 from ..data.celeba import LANDMARK_COLUMNS
 from ..data.mtfl import mtfl_points
-from ..landmarks import create_landmark_model, crop_square, normalise, square_around_box
+from ..landmarks import (
+    boxes_from_points,
+    create_landmark_model,
+    crop_square,
+    fit_box_from_points,
+    square_around_box,
+)
 from ..losses import WingLoss
 from .common import (
+    EpochBudget,
     RunLog,
     add_init_argument,
+    add_runtime_arguments,
     cosine_lr,
     initialise_from,
     load_checkpoint,
+    make_loader,
     save_checkpoint,
     save_weights,
     set_threads,
+    to_model_input,
 )
 
 CONTEXT = 1.4  # stored crops hold 1.4x the nominal crop so rotations and shifts have real pixels
-
-
-def point_scales(points: np.ndarray) -> np.ndarray:
-    """(N, 2) features for the box-from-points fit: eye-to-mouth distance and inter-ocular distance."""
-    eyes = points[:, :2].mean(axis=1)
-    mouth = points[:, 3:].mean(axis=1)
-    return np.stack([np.linalg.norm(mouth - eyes, axis=1), np.linalg.norm(points[:, 1] - points[:, 0], axis=1)], 1)
-
-
-def fit_box_from_points(points: np.ndarray, boxes: np.ndarray) -> np.ndarray:
-    """Least squares (2, 4) map from point scales to the box's (centre offset from the points' mean, w, h)."""
-    centre = points.mean(axis=1)
-    target = np.stack([(boxes[:, 0] + boxes[:, 2]) / 2 - centre[:, 0], (boxes[:, 1] + boxes[:, 3]) / 2 - centre[:, 1],
-                       boxes[:, 2] - boxes[:, 0], boxes[:, 3] - boxes[:, 1]], axis=1)
-    coefficients, *_ = np.linalg.lstsq(point_scales(points), target, rcond=None)
-    return coefficients
-
-
-def boxes_from_points(points: np.ndarray, coefficients: np.ndarray) -> np.ndarray:
-    predicted = point_scales(points) @ coefficients
-    centre = points.mean(axis=1) + predicted[:, :2]
-    half = predicted[:, 2:] / 2
-    return np.concatenate([centre - half, centre + half], axis=1)
 
 
 def stored_crop(image: np.ndarray, box: np.ndarray, points: np.ndarray, config: LandmarkConfig):
@@ -109,23 +97,30 @@ def start_from_mean_shape(model: torch.nn.Module, samples, config: LandmarkConfi
         head.weight.mul_(0.1)
 
 
-def augment_batch(batch, transform, config: LandmarkConfig, train: bool):
-    """Apply the transform (and a random flip with the left/right swap); return model input and targets."""
-    size = config.input_size
-    crops, targets = [], []
-    for crop, points in batch:
-        if train and random.random() < 0.5:
-            crop, points = crop[:, ::-1].copy(), flip_points(points, crop.shape[1])
-        if train:
-            out = transform(image=crop, keypoints=points)
+class LandmarkCrops(Dataset):
+    """Stored (crop, points) pairs as model-sized crops and 0..1 targets.
+
+    Training items get a random flip (with the left/right swap) and the augmentation; others the centre cut.
+    """
+
+    def __init__(self, samples, config: LandmarkConfig, train: bool) -> None:
+        self.samples, self.size, self.train = samples, config.input_size, train
+        self.transform = landmark_transform(config.input_size, CONTEXT) if train else None
+
+    def __len__(self) -> int:
+        return len(self.samples)
+
+    def __getitem__(self, index: int) -> tuple[np.ndarray, np.ndarray]:
+        crop, points = self.samples[index]
+        if self.transform is not None:
+            if random.random() < 0.5:
+                crop, points = crop[:, ::-1].copy(), flip_points(points, crop.shape[1])
+            out = self.transform(image=crop, keypoints=points)
             crop, points = out["image"], np.asarray(out["keypoints"], np.float32)[:, :2]
         else:
-            offset = (crop.shape[0] - size) // 2
-            crop, points = crop[offset:offset + size, offset:offset + size], points - offset
-        crops.append(crop)
-        targets.append(points / size)
-    images = normalise(np.stack(crops), config.mean, config.std)
-    return images, torch.from_numpy(np.stack(targets).reshape(-1, 10).astype(np.float32))
+            offset = (crop.shape[0] - self.size) // 2
+            crop, points = crop[offset:offset + self.size, offset:offset + self.size], points - offset
+        return np.ascontiguousarray(crop), (points / self.size).reshape(10).astype(np.float32)
 
 
 def normalised_mean_error(prediction: torch.Tensor, target: torch.Tensor) -> float:
@@ -133,6 +128,16 @@ def normalised_mean_error(prediction: torch.Tensor, target: torch.Tensor) -> flo
     prediction, target = prediction.view(-1, 5, 2), target.view(-1, 5, 2)
     errors = (prediction - target).norm(dim=2).mean(dim=1)
     return float((errors / (target[:, 0] - target[:, 1]).norm(dim=1)).mean())
+
+
+def validation_nme(model: torch.nn.Module, loader, config: LandmarkConfig, device: str) -> float:
+    model.eval()
+    predictions, targets = [], []
+    with torch.inference_mode():
+        for images, target in loader:
+            predictions.append(model(to_model_input(images, config.mean, config.std, device)).cpu())
+            targets.append(target)
+    return normalised_mean_error(torch.cat(predictions), torch.cat(targets))
 
 
 def main() -> None:
@@ -148,51 +153,59 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--seed", type=int, default=0)
     add_init_argument(parser, "landmarks.safetensors")
+    add_runtime_arguments(parser)
+    parser.add_argument("--limit", type=int, default=0, help="use only the first N training faces (smoke runs)")
     args = parser.parse_args()
 
+    budget = EpochBudget(args.budget_minutes)
     set_threads(args.threads)
     random.seed(args.seed)
     torch.manual_seed(args.seed)
     args.out.mkdir(parents=True, exist_ok=True)
     config = LandmarkConfig(backbone=args.backbone, input_size=args.input_size)
     samples, validation, coefficients = load_samples(DataPaths.from_root(args.data_root), config, args.seed)
+    config.box_from_points = coefficients.tolist()
+    if args.limit:
+        samples = samples[: args.limit]
     model = create_landmark_model(config)
     start_from_mean_shape(model, samples, config)
+    initialise_from(model, args.init)
+    model.to(args.device)
     optimizer = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=1e-4)
     loss_fn = WingLoss(config.wing_omega, config.wing_epsilon)
-    initialise_from(model, args.init)
     checkpoint = args.out / "last.pt"
-    start = load_checkpoint(checkpoint, {"model": model, "optimizer": optimizer})
-    transform = landmark_transform(config.input_size, CONTEXT)
-    steps = len(samples) // args.batch
+    epoch = load_checkpoint(checkpoint, {"model": model, "optimizer": optimizer})
+    loader = make_loader(LandmarkCrops(samples, config, True), args.batch, args.workers, shuffle=True)
+    val_loader = make_loader(LandmarkCrops(validation, config, False), 256, 0, shuffle=False)
+    steps = len(loader)
     log = RunLog(args.out / "log.jsonl")
-    for epoch in range(start, args.epochs):
+    epochs = args.epochs
+    budget.begin()
+    while epoch < epochs:
         model.train()
-        random.shuffle(samples)
         total_loss, total_l1 = 0.0, 0.0
-        for step in range(steps):
+        for step, (images, targets) in enumerate(loader):
             for group in optimizer.param_groups:
-                group["lr"] = cosine_lr(epoch * steps + step, steps * args.epochs, args.lr, steps)
-            images, targets = augment_batch(samples[step * args.batch:(step + 1) * args.batch], transform, config, True)
-            prediction = model(images)
+                group["lr"] = cosine_lr(epoch * steps + step, steps * epochs, args.lr, steps)
+            targets = targets.to(args.device, non_blocking=True)
+            prediction = model(to_model_input(images, config.mean, config.std, args.device))
             loss = loss_fn(prediction, targets)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
             total_loss += float(loss)
             total_l1 += float((prediction - targets).abs().mean())
-        model.eval()
-        with torch.inference_mode():
-            images, targets = augment_batch(validation, transform, config, False)
-            val_nme = normalised_mean_error(model(images), targets)
+        val_nme = validation_nme(model, val_loader, config, args.device)
         save_checkpoint(checkpoint, epoch, {"model": model, "optimizer": optimizer})
         log.write(epoch=epoch, wing_loss=total_loss / steps, l1=total_l1 / steps, val_nme=val_nme)
-    save_weights(model, args.weights_dir / "landmarks.safetensors")
-    save_config(config, args.weights_dir / "landmarks.json",
-                {"epochs": args.epochs, "init": str(args.init) if args.init else None,
-                 "batch": args.batch, "lr": args.lr, "train_faces": len(samples),
-                 "val_faces": len(validation), "val_nme_mtfl_heldout": val_nme,
-                 "box_from_points": coefficients.tolist()})
+        budget.epoch_done()
+        epoch += 1
+        epochs = budget.fit(args.epochs, epoch)
+        save_weights(model, args.weights_dir / "landmarks.safetensors")
+        save_config(config, args.weights_dir / "landmarks.json",
+                    {"epochs": epoch, "init": str(args.init) if args.init else None,
+                     "batch": args.batch, "lr": args.lr, "train_faces": len(samples),
+                     "val_faces": len(validation), "val_nme_mtfl_heldout": val_nme})
 
 
 if __name__ == "__main__":

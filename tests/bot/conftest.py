@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import io
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from bad_photos import encode
 from PIL import Image
 
 from bot.config import QualityThresholds
@@ -20,9 +20,7 @@ OTHER_FACE = "004074.jpg"  # another person's clear, frontal face
 
 
 def jpeg_bytes(image: Image.Image) -> bytes:
-    buffer = io.BytesIO()
-    image.save(buffer, format="JPEG", quality=90)
-    return buffer.getvalue()
+    return encode(image, quality=90)
 
 
 @pytest.fixture(scope="session")
@@ -43,6 +41,12 @@ def celeba_dir(data_root: Path) -> Path:
 @pytest.fixture(scope="session")
 def face_jpeg(celeba_dir: Path) -> bytes:
     return (celeba_dir / ONE_FACE).read_bytes()
+
+
+@pytest.fixture(scope="session")
+def face_photo(celeba_dir: Path) -> Image.Image:
+    """The one-face photo, decoded (RGB), for building awkward variants of it (bad_photos.py)."""
+    return Image.open(celeba_dir / ONE_FACE).convert("RGB")
 
 
 @pytest.fixture(scope="session")

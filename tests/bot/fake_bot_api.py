@@ -2,8 +2,13 @@
 
 It serves what the bot uses (getMe, getUpdates with scripted updates, getFile and file downloads,
 deleteWebhook/setWebhook) and records sendMessage, sendPhoto (multipart uploads) and sendChatAction.
-`fail_next` makes the next call of a method fail once with a chosen status (429 with retry_after, 500).
-Every wait is bounded, so a test that goes wrong fails instead of hanging.
+
+Fault injection: `inject(target, fault)` queues a Fault for the next call of a method (or for the next file
+download, target DOWNLOAD); each fault is served once, in order. `fail_next(method, status, retry_after)`
+is the JSON error case. A fault either stops the call before it is carried out (a JSON error, an HTML
+gateway page, a connection closed mid-upload) or spoils the answer of a call that was carried out (a slow
+answer, a malformed one): `calls` lists every call carried out, so a test can tell a repeated message
+from one delivered once. Every wait is bounded, so a test that goes wrong fails instead of hanging.
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ import time
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any
 
 from aiohttp import web
@@ -21,6 +27,9 @@ from aiohttp import web
 TOKEN = "123456:fake-token-for-tests"
 BOT_ID = 123456
 LONG_POLL_CAP_S = 0.5  # getUpdates answers at least this often, so that shutdown never waits long
+DOWNLOAD = "download"  # the `inject` target for file downloads (GET /file/bot<token>/<file_path>)
+BAD_GATEWAY_PAGE = ("<html><head><title>502 Bad Gateway</title></head><body><center><h1>502 Bad Gateway</h1>"
+                    "</center><hr><center>nginx/1.18.0</center></body></html>")
 
 
 @dataclass
@@ -35,6 +44,12 @@ class Call:
     def chat_id(self) -> int:
         return int(self.fields["chat_id"])
 
+    def shown(self) -> str:
+        """A sent message as the user sees it, in short: its text, or "card: " and its caption's first line."""
+        if "text" in self.fields:
+            return self.fields["text"]
+        return "card: " + self.fields.get("caption", "").partition("\n")[0]
+
     def upload(self, name: str) -> bytes:
         """The file sent for field `name`: aiogram posts it as a separate part named in "attach://<part>"."""
         return self.files[self.fields[name].removeprefix("attach://")]
@@ -47,6 +62,45 @@ class Failure:
     retry_after: int | None = None
 
 
+class FaultKind(StrEnum):
+    ERROR = "error"  # a Bot API error answer (JSON): status, description, optional retry_after; not carried out
+    GATEWAY = "gateway"  # an HTML error page from the front server (nginx's 502), not JSON; not carried out
+    DISCONNECT = "disconnect"  # the connection is closed while the request (or a download) is under way
+    SLOW = "slow"  # carried out, answered after `delay_s` (beyond the client's timeout)
+    MALFORMED = "malformed"  # carried out, answered 200 with a body cut short (not JSON, not the whole file)
+
+
+CARRIED_OUT = (FaultKind.SLOW, FaultKind.MALFORMED)  # faults that spoil the answer, not the call
+
+
+@dataclass(frozen=True)
+class Fault:
+    kind: FaultKind
+    status: int = 200
+    retry_after: int | None = None
+    delay_s: float = 0.0
+
+    @classmethod
+    def error(cls, status: int, retry_after: int | None = None) -> Fault:
+        return cls(FaultKind.ERROR, status, retry_after)
+
+    @classmethod
+    def bad_gateway(cls) -> Fault:
+        return cls(FaultKind.GATEWAY, 502)
+
+    @classmethod
+    def disconnect(cls) -> Fault:
+        return cls(FaultKind.DISCONNECT)
+
+    @classmethod
+    def slow(cls, delay_s: float) -> Fault:
+        return cls(FaultKind.SLOW, delay_s=delay_s)
+
+    @classmethod
+    def malformed(cls) -> Fault:
+        return cls(FaultKind.MALFORMED)
+
+
 class FakeBotAPI:
     """Use as `async with FakeBotAPI() as api:`; then point the bot at `api.base_url` with `api.token`."""
 
@@ -54,11 +108,13 @@ class FakeBotAPI:
 
     def __init__(self) -> None:
         self.calls: list[Call] = []
-        self.failed: list[tuple[str, int]] = []  # (method, status) of each injected failure served
-        self.downloads: list[str] = []  # file paths downloaded
+        self.failed: list[tuple[str, int]] = []  # (method, status) of each error answer served
+        self.injected: list[tuple[str, FaultKind]] = []  # (target, kind) of each injected fault served
+        self.downloads: list[str] = []  # file paths downloaded in full
         self.updates: list[dict[str, Any]] = []
         self.files: dict[str, bytes] = {}
-        self.failures: dict[str, list[Failure]] = defaultdict(list)
+        self.file_paths: dict[str, str] = {}  # file_path handed out by getFile -> file_id
+        self.faults: dict[str, list[Fault]] = defaultdict(list)
         self.ids = itertools.count(1)
         self.base_url = ""
         self.answers = {"getUpdates": self.get_updates, "getMe": self.get_me, "getFile": self.get_file,
@@ -118,13 +174,34 @@ class FakeBotAPI:
                     "mime_type": mime_type, "file_size": len(data) if file_size is None else file_size}
         return self.message(user_id, document=document)
 
+    def animation_message(self, user_id: int, data: bytes, mime_type: str = "video/mp4") -> dict[str, Any]:
+        """A GIF as Telegram delivers it: an animation (converted to MP4), with a `document` field too."""
+        file_id = self.add_file(data)
+        file = {"file_id": file_id, "file_unique_id": file_id, "file_name": "animation.mp4", "mime_type": mime_type,
+                "file_size": len(data)}
+        animation = {**file, "width": 320, "height": 240, "duration": 1}
+        return self.message(user_id, animation=animation, document=file)
+
     def send(self, *messages: dict[str, Any]) -> None:
         """Queue updates; the bot's next getUpdates receives them together."""
         for message in messages:
             self.updates.append({"update_id": next(self.ids), "message": message})
 
+    def inject(self, target: str, fault: Fault) -> None:
+        """Queue `fault` for the next call of method `target` (or the next download, target DOWNLOAD)."""
+        self.faults[target].append(fault)
+
     def fail_next(self, method: str, status: int, retry_after: int | None = None) -> None:
-        self.failures[method].append(Failure(status, f"injected {status}", retry_after))
+        self.inject(method, Fault.error(status, retry_after))
+
+    def take_fault(self, target: str, carried_out: bool) -> Fault | None:
+        """The next fault queued for `target` if it applies at this stage (before or after carrying out)."""
+        queue = self.faults[target]
+        if not queue or (queue[0].kind in CARRIED_OUT) != carried_out:
+            return None
+        fault = queue.pop(0)
+        self.injected.append((target, fault.kind))
+        return fault
 
     # --- observing -------------------------------------------------------------------------------
 
@@ -135,6 +212,11 @@ class FakeBotAPI:
     def texts(self, chat_id: int) -> list[str]:
         return [call.fields["text"] for call in self.sent("sendMessage", chat_id)]
 
+    def received(self, chat_id: int) -> list[str]:
+        """What the user received, in order: a message as its text, a card as "card: <caption's first line>"."""
+        return [call.shown() for call in self.calls
+                if call.method in ("sendMessage", "sendPhoto") and call.chat_id == chat_id]
+
     async def wait_for(self, condition: Callable[[], bool], timeout_s: float = 60.0) -> None:
         """Wait until `condition()` holds; fail the test after `timeout_s` seconds."""
         deadline = time.monotonic() + timeout_s
@@ -144,23 +226,35 @@ class FakeBotAPI:
             await asyncio.sleep(0.02)
 
     def summary(self) -> list[tuple[str, str]]:
-        return [(call.method, call.fields.get("text") or call.fields.get("caption", "")[:40])
+        return [(call.method, (call.fields.get("text") or call.fields.get("caption", ""))[:40])
                 for call in self.calls if call.method != "getUpdates"]
 
     # --- the HTTP side ---------------------------------------------------------------------------
 
-    async def handle_method(self, request: web.Request) -> web.Response:
+    async def handle_method(self, request: web.Request) -> web.StreamResponse:
         method = request.match_info["method"]
         if request.match_info["token"] != TOKEN:
             return self.fail(method, Failure(401, "Unauthorized"))
+        fault = self.take_fault(method, carried_out=False)
+        if fault is not None and fault.kind is FaultKind.DISCONNECT:
+            await request.content.read(1024)  # part of the upload, then the line drops
+            return hang_up(request)
         fields, files = await read_form(request)
-        if self.failures[method]:
-            return self.fail(method, self.failures[method].pop(0))
+        if fault is not None:
+            return self.refuse(method, fault)
         answer = self.answers.get(method)
         if answer is None:
             return self.fail(method, Failure(404, "Not Found: method"))
         self.calls.append(Call(method, fields, files))
-        return web.json_response({"ok": True, "result": await answer(fields)})
+        body = {"ok": True, "result": await answer(fields)}
+        return await spoil(self.take_fault(method, carried_out=True), web.json_response(body))
+
+    def refuse(self, target: str, fault: Fault) -> web.Response:
+        """The answer to a call a fault stops: a Bot API error, or the front server's HTML error page."""
+        if fault.kind is FaultKind.GATEWAY:
+            self.failed.append((target, fault.status))
+            return web.Response(status=fault.status, text=BAD_GATEWAY_PAGE, content_type="text/html")
+        return self.fail(target, Failure(fault.status, f"injected {fault.status}", fault.retry_after))
 
     def fail(self, method: str, failure: Failure) -> web.Response:
         self.failed.append((method, failure.status))
@@ -169,13 +263,23 @@ class FakeBotAPI:
             body["parameters"] = {"retry_after": failure.retry_after}
         return web.json_response(body, status=failure.status)
 
-    async def handle_download(self, request: web.Request) -> web.Response:
+    async def handle_download(self, request: web.Request) -> web.StreamResponse:
         path = request.match_info["path"]
-        file_id = path.removeprefix("files/")
-        if request.match_info["token"] != TOKEN or file_id not in self.files:
+        file_id = self.file_paths.get(path)
+        if request.match_info["token"] != TOKEN or file_id is None:
             return web.Response(status=404)
+        data = self.files[file_id]
+        fault = self.take_fault(DOWNLOAD, carried_out=False)
+        if fault is not None and fault.kind is FaultKind.DISCONNECT:  # half the file, then the line drops
+            response = web.StreamResponse(headers={"Content-Length": str(len(data))})
+            await response.prepare(request)
+            await response.write(data[: len(data) // 2])
+            return hang_up(request, response)
+        if fault is not None:
+            return self.refuse(DOWNLOAD, fault)
         self.downloads.append(path)
-        return web.Response(body=self.files[file_id], content_type="application/octet-stream")
+        response = web.Response(body=data, content_type="application/octet-stream")
+        return await spoil(self.take_fault(DOWNLOAD, carried_out=True), response)
 
     async def get_updates(self, fields: dict[str, str]) -> list[dict[str, Any]]:
         offset = int(fields.get("offset", 0))
@@ -190,9 +294,12 @@ class FakeBotAPI:
         return {"id": BOT_ID, "is_bot": True, "first_name": "Lookalike", "username": "lookalike_test_bot"}
 
     async def get_file(self, fields: dict[str, str]) -> dict[str, Any]:
+        """Like Telegram, a file path unlike the file id (so that tests can look for either in logs)."""
         file_id = fields["file_id"]
+        path = f"photos/file_{len(self.file_paths)}.jpg"
+        self.file_paths[path] = file_id
         return {"file_id": file_id, "file_unique_id": file_id, "file_size": len(self.files[file_id]),
-                "file_path": f"files/{file_id}"}
+                "file_path": path}
 
     async def send_message(self, fields: dict[str, str]) -> dict[str, Any]:
         return sent_message(fields, text=fields["text"])
@@ -213,6 +320,24 @@ def sent_message(fields: dict[str, str], **content: Any) -> dict[str, Any]:
     """The Message object Telegram returns for a message the bot sent."""
     chat = {"id": int(fields["chat_id"]), "type": "private"}
     return {"message_id": 1, "date": int(time.time()), "chat": chat, **content}
+
+
+def hang_up(request: web.Request, started: web.StreamResponse | None = None) -> web.StreamResponse:
+    """Close the connection before the answer is complete; returns the (unfinished) answer for aiohttp."""
+    assert request.transport is not None
+    request.transport.close()
+    return started if started is not None else web.Response(status=499)
+
+
+async def spoil(fault: Fault | None, response: web.Response) -> web.Response:
+    """The answer of a call that was carried out, delayed or made unreadable as `fault` says."""
+    if fault is None:
+        return response
+    if fault.kind is FaultKind.SLOW:
+        await asyncio.sleep(fault.delay_s)
+        return response
+    assert isinstance(response.body, bytes)
+    return web.Response(body=response.body[: len(response.body) // 2], content_type=response.content_type)
 
 
 async def read_form(request: web.Request) -> tuple[dict[str, str], dict[str, bytes]]:

@@ -7,18 +7,16 @@ import logging
 import os
 import signal
 import sys
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
 
 import pytest
 from aiohttp import ClientSession
 from aiohttp.test_utils import TestServer
 from fake_bot_api import TOKEN, FakeBotAPI
+from harness import cards_for, problem_text, running_bot
 
 from bot import texts
-from bot.app import create_bot, create_dispatcher, create_webhook_app, run_polling
+from bot.app import create_bot, create_dispatcher, create_webhook_app
 from bot.config import Settings, WebhookSettings
 from bot.service import LookalikeService
 from pipeline.photo import PhotoProblem
@@ -27,29 +25,6 @@ ALICE, BOB, CAROL, DAVE, ERIN, FRANK = 101, 102, 103, 104, 105, 106
 MB = 1024 * 1024
 RUN_BOT = Path(__file__).resolve().parents[2] / "run_bot.py"
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
-
-
-@asynccontextmanager
-async def running_bot(service: LookalikeService, **settings: Any) -> AsyncIterator[FakeBotAPI]:
-    """The fake server, and the bot long-polling it until the block ends."""
-    async with FakeBotAPI() as api:
-        config = Settings(bot_token=api.token, api_base_url=api.base_url, **{"cooldown_s": 0.0, **settings})
-        bot, dispatcher = create_bot(config), create_dispatcher(config, service)
-        polling = asyncio.create_task(run_polling(bot, dispatcher))
-        try:
-            yield api
-        finally:
-            if not polling.done():
-                await dispatcher.stop_polling()
-            await asyncio.wait_for(polling, timeout=10)
-
-
-def cards_for(api: FakeBotAPI, chat_id: int, count: int) -> bool:
-    return len(api.sent("sendPhoto", chat_id)) >= count
-
-
-def problem_text(problem: PhotoProblem) -> str:
-    return texts.photo_problem(problem, Settings(bot_token="t").max_file_bytes)
 
 
 def test_start_and_help_explain_the_bot(bot_service: LookalikeService) -> None:

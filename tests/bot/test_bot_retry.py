@@ -5,16 +5,18 @@ from typing import Any
 
 import pytest
 from aiogram.exceptions import (
+    ClientDecodeError,
     TelegramBadRequest,
     TelegramEntityTooLarge,
     TelegramNetworkError,
     TelegramRetryAfter,
     TelegramServerError,
 )
-from aiogram.methods import SendMessage
+from aiogram.methods import GetFile, SendMessage
+from aiohttp import ConnectionTimeoutError, ServerDisconnectedError, SocketTimeoutError
 
 from bot import retry
-from bot.retry import RetryMiddleware
+from bot.retry import OutcomeUnknownError, RetryMiddleware, TelegramSession
 
 METHOD = SendMessage(chat_id=1, text="hi")
 
@@ -77,3 +79,43 @@ def test_errors_that_would_repeat_are_not_retried(error: Exception, sleeps: list
         call(RetryMiddleware(), requests)
     assert requests.calls == 1
     assert sleeps == []
+
+
+def after(cause: Exception) -> TelegramNetworkError:
+    """A network error as aiogram raises it, chained to the aiohttp error behind it."""
+    error = TelegramNetworkError(METHOD, type(cause).__name__)
+    error.__cause__ = cause
+    return error
+
+
+UNREADABLE = ClientDecodeError("Failed to decode object", ValueError("not JSON"), "<html>")
+
+
+@pytest.mark.parametrize("error", [after(TimeoutError()), after(SocketTimeoutError()), UNREADABLE])
+def test_a_message_whose_answer_was_lost_is_not_sent_again(error: Exception, sleeps: list[float]) -> None:
+    requests = ScriptedRequests(error)
+    with pytest.raises(OutcomeUnknownError):
+        call(RetryMiddleware(), requests)
+    assert requests.calls == 1
+
+
+@pytest.mark.parametrize("error", [after(TimeoutError()), UNREADABLE])
+def test_a_read_only_request_whose_answer_was_lost_is_sent_again(error: Exception, sleeps: list[float]) -> None:
+    requests = ScriptedRequests(error)
+    assert asyncio.run(RetryMiddleware()(requests, None, GetFile(file_id="f"))) == "done"
+    assert requests.calls == 2
+
+
+@pytest.mark.parametrize("error", [after(ConnectionTimeoutError()), after(ServerDisconnectedError())])
+def test_a_message_that_did_not_get_through_is_sent_again(error: Exception, sleeps: list[float]) -> None:
+    requests = ScriptedRequests(error)
+    assert call(RetryMiddleware(), requests) == "done"
+    assert requests.calls == 2
+
+
+def test_an_html_error_page_is_a_server_error_and_unreadable_success_is_not() -> None:
+    session = TelegramSession()
+    with pytest.raises(TelegramServerError):
+        session.check_response(None, METHOD, 502, "<html>502 Bad Gateway</html>")  # type: ignore[arg-type]
+    with pytest.raises(ClientDecodeError):
+        session.check_response(None, METHOD, 200, '{"ok": true, "res')  # type: ignore[arg-type]

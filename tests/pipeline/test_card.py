@@ -103,3 +103,11 @@ def test_encode_jpeg_gives_a_decodable_jpeg(face_crop: np.ndarray) -> None:
     assert data[:2] == b"\xff\xd8"
     decoded = Image.open(io.BytesIO(data))
     assert decoded.format == "JPEG" and decoded.size == (card.shape[1], card.shape[0])
+
+
+def test_cards_do_not_leak_into_each_other(face_crop: np.ndarray) -> None:
+    """The cached template is copied, never drawn on: a card is the same whatever was drawn before it."""
+    first = render_card(face_crop, matches(face_crop, [0.62, 0.41, 0.12]), THRESHOLD)
+    render_card(face_crop[::-1].copy(), matches(face_crop[:, ::-1].copy(), [0.1, 0.05, 0.01]), THRESHOLD)
+
+    assert np.array_equal(render_card(face_crop, matches(face_crop, [0.62, 0.41, 0.12]), THRESHOLD), first)

@@ -9,7 +9,7 @@ import pytest
 from pipeline import Face, FacePipeline
 
 # Two test-partition photos of one identity and one photo of another (fixed pair, checked for our model).
-SAME_A, SAME_B, OTHER = "183240.jpg", "184333.jpg", "182673.jpg"
+SAME_A, SAME_B, OTHER = "187904.jpg", "191480.jpg", "182709.jpg"
 
 
 def read(data_root: Path, image_id: str) -> np.ndarray:

@@ -28,6 +28,13 @@ def test_bad_inputs_have_named_problems() -> None:
     assert problem_of(jpeg, PhotoLimits(max_bytes=100)) is PhotoProblem.TOO_LARGE_FILE
 
 
+def test_heic_is_an_unsupported_format_not_a_non_image() -> None:
+    avif = encode(Image.new("RGB", (64, 64), "red"), "AVIF")  # a real HEIF container (AV1 inside)
+    assert avif[4:12] in (b"ftypavif", b"ftypmif1")
+    heic = avif[:8] + b"heic" + avif[12:]  # the brand iPhones write; this Pillow has no HEVC decoder
+    assert problem_of(heic) is PhotoProblem.UNSUPPORTED_FORMAT
+
+
 def test_decompression_bomb_is_refused_from_the_header() -> None:
     bomb = encode(Image.new("1", (20000, 20000)), "PNG")  # tiny file, 400 megapixels declared
     assert len(bomb) < 200_000

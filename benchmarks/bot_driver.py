@@ -1,0 +1,277 @@
+"""The real bot in its own process (run_bot.py, as it is deployed) against the test suite's fake Bot API
+server on 127.0.0.1, and simulated users who send it photos: shared by load_test.py and bot_memory.py.
+
+Each user sends a photo, waits for the last card of the reply (or a text reply, or a timeout), pauses for
+0.1 s plus a random think time, and sends the next, up to a count and a time limit. (Without the 0.1 s, a
+photo sent within milliseconds of the last card can reach the bot before it has let go of the user's
+previous request, and be answered "please wait", which no person typing would see.) Latency is the time from the
+update being queued on the fake server to the last card arriving there (the server's 20-ms getUpdates
+poll and this side's 5-ms check of what arrived are included). All traffic stays on loopback.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import psutil
+
+from bot import texts
+
+from .common import MB, REPO, BenchPhoto, percentiles
+
+sys.path.insert(0, str(REPO / "tests" / "bot"))
+
+from fake_bot_api import FakeBotAPI  # noqa: E402  (the test suite's fake server)
+
+POLL_S = 0.005
+MIN_PAUSE_S = 0.1  # between a reply and the same user's next photo
+START_TIMEOUT_S = 180.0
+STOP_TIMEOUT_S = 20.0
+CAPTION = re.compile(r"Face (\d+) of (\d+)")
+KNOWN_TEXTS = {texts.NO_FACE: "no face found", texts.PLEASE_WAIT: "asked to wait"}
+
+
+@dataclass
+class Request:
+    """One photo sent by one user, and what came back."""
+
+    user: int
+    photo: str
+    faces: int
+    sent_at: float
+    done_at: float | None = None
+    cards: int = 0
+    error: str | None = None  # None: every card arrived
+    done: asyncio.Event = field(default_factory=asyncio.Event, repr=False)
+
+    def finish(self, error: str | None = None) -> None:
+        self.done_at, self.error = time.monotonic(), error
+        self.done.set()
+
+    @property
+    def seconds(self) -> float:
+        assert self.done_at is not None
+        return self.done_at - self.sent_at
+
+
+class ReplyTracker:
+    """Matches what the bot sends to each user's request in flight. It reads the calls the fake server
+    records and then drops them (they hold every card's JPEG), so that this process stays small too."""
+
+    def __init__(self, api: FakeBotAPI) -> None:
+        self.api = api
+        self.pending: dict[int, Request] = {}
+        self.unexpected = 0  # replies to no request in flight (say, after its timeout)
+
+    def expect(self, request: Request) -> None:
+        self.pending[request.user] = request
+
+    def read_calls(self) -> None:
+        calls = self.api.calls[:]
+        del self.api.calls[:len(calls)]
+        for call in calls:
+            if call.method not in ("sendPhoto", "sendMessage"):
+                continue
+            request = self.pending.get(call.chat_id)
+            if request is None:
+                self.unexpected += 1
+            elif call.method == "sendMessage":
+                text = call.fields.get("text", "")
+                self.close(request, KNOWN_TEXTS.get(text, f"text: {text[:40]}"))
+            else:
+                request.cards += 1
+                numbered = CAPTION.match(call.fields.get("caption", ""))
+                if numbered is None or numbered.group(1) == numbered.group(2):  # one face, or the last card
+                    self.close(request, None)
+
+    def close(self, request: Request, error: str | None) -> None:
+        request.finish(error)
+        del self.pending[request.user]
+
+    async def run(self, stop: asyncio.Event) -> None:
+        while not stop.is_set():
+            self.read_calls()
+            await asyncio.sleep(POLL_S)
+
+
+def cpu_seconds(process: psutil.Process) -> float:
+    times = process.cpu_times()
+    return times.user + times.system
+
+
+class BotProcess:
+    """`python run_bot.py` with its settings pointed at the fake server; its memory and CPU while it runs."""
+
+    def __init__(self, api: FakeBotAPI, index_dir: Path, workers: int, log_path: Path,
+                 extra_env: dict[str, str] | None = None) -> None:
+        self.api, self.index_dir, self.workers, self.log_path = api, index_dir, workers, log_path
+        self.extra_env = extra_env or {}
+        self.process: subprocess.Popen[bytes] | None = None
+        self.start_s = 0.0
+
+    async def __aenter__(self) -> BotProcess:
+        env = {**os.environ, "BOT_TOKEN": self.api.token, "BOT_API_BASE_URL": self.api.base_url,
+               "LOOKALIKE_INDEX_DIR": str(self.index_dir.resolve()), "WORKERS": str(self.workers),
+               "COOLDOWN_SECONDS": "0", "LOG_LEVEL": "WARNING", **self.extra_env}
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        with self.log_path.open("wb") as log:
+            self.process = subprocess.Popen([sys.executable, "run_bot.py"], cwd=REPO, env=env, stdout=log,
+                                            stderr=subprocess.STDOUT)
+        started = time.monotonic()
+        while not any(call.method == "getUpdates" for call in self.api.calls):
+            if self.process.poll() is not None or time.monotonic() - started > START_TIMEOUT_S:
+                await self.stop()
+                raise RuntimeError(f"the bot did not start; its log ({self.log_path}):\n{self.log_tail()}")
+            await asyncio.sleep(0.1)
+        self.start_s = time.monotonic() - started
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.stop()
+
+    async def stop(self) -> None:
+        if self.process is None or self.process.poll() is not None:
+            return
+        self.process.send_signal(signal.SIGINT)  # aiogram stops polling cleanly on SIGINT
+        deadline = time.monotonic() + STOP_TIMEOUT_S
+        while self.process.poll() is None and time.monotonic() < deadline:
+            await asyncio.sleep(0.1)
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
+
+    @property
+    def info(self) -> psutil.Process:
+        assert self.process is not None
+        return psutil.Process(self.process.pid)
+
+    def rss_mb(self) -> float:
+        return self.info.memory_info().rss / MB
+
+    def cpu_s(self) -> float:
+        return cpu_seconds(self.info)
+
+    def alive(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+    def log_tail(self, lines: int = 30) -> str:
+        return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+
+
+@dataclass(frozen=True)
+class Workload:
+    users: int
+    photos_per_user: int
+    think_s: float = 0.0  # mean pause (exponential) between a reply and the user's next photo
+    timeout_s: float = 60.0  # for one reply
+    time_limit_s: float = 900.0  # for the whole run: no user starts a photo after it
+    first_user: int = 1000
+
+
+@dataclass
+class MemorySample:
+    at_s: float
+    photos_done: int
+    rss_mb: float
+
+
+@dataclass
+class RunResult:
+    workload: Workload
+    requests: list[Request]
+    elapsed_s: float
+    cpu_s: float  # the bot's
+    driver_cpu_s: float  # this process's: the fake server and the simulated users
+    memory: list[MemorySample]
+
+    def summary(self) -> dict[str, Any]:
+        done = [r for r in self.requests if r.done_at is not None]
+        answered = [r for r in done if r.error is None]
+        errors = Counter(r.error or "timeout" for r in self.requests if r.error is not None or r.done_at is None)
+        seconds = percentiles([r.seconds for r in answered])
+        return {
+            "users": self.workload.users, "photos": len(self.requests), "answered": len(answered),
+            "errors": sum(errors.values()), "error_kinds": dict(errors),
+            "cards": sum(r.cards for r in self.requests), "elapsed_s": self.elapsed_s,
+            "photos_per_s": len(answered) / self.elapsed_s if self.elapsed_s else 0.0,
+            "latency_s": {**seconds, "max": max((r.seconds for r in answered), default=float("nan"))},
+            "bot_cpu_cores": self.cpu_s / self.elapsed_s if self.elapsed_s else 0.0,
+            "driver_cpu_cores": self.driver_cpu_s / self.elapsed_s if self.elapsed_s else 0.0,
+            "rss_mb_start": self.memory[0].rss_mb, "rss_mb_end": self.memory[-1].rss_mb,
+            "rss_mb_peak": max(sample.rss_mb for sample in self.memory),
+        }
+
+
+def photo_message(api: FakeBotAPI, user: int, file_id: str, photo: BenchPhoto) -> dict[str, Any]:
+    """A photo message reusing an uploaded file (the fake server keeps one copy of each test photo)."""
+    size = {"file_id": file_id, "file_unique_id": file_id, "width": photo.size, "height": photo.size,
+            "file_size": len(photo.data)}
+    return api.message(user, photo=[size])
+
+
+async def simulated_user(api: FakeBotAPI, tracker: ReplyTracker, user: int, photos: Sequence[tuple[str, BenchPhoto]],
+                         workload: Workload, deadline: float, rng: np.random.Generator,
+                         requests: list[Request]) -> None:
+    for _ in range(workload.photos_per_user):
+        if time.monotonic() > deadline:
+            return
+        file_id, photo = photos[int(rng.integers(len(photos)))]
+        request = Request(user, photo.name, photo.faces, time.monotonic())
+        requests.append(request)
+        tracker.expect(request)
+        api.send(photo_message(api, user, file_id, photo))
+        try:
+            await asyncio.wait_for(request.done.wait(), workload.timeout_s)
+        except TimeoutError:
+            tracker.pending.pop(user, None)
+        await asyncio.sleep(MIN_PAUSE_S + (float(rng.exponential(workload.think_s)) if workload.think_s > 0 else 0.0))
+
+
+async def sample_memory(bot: BotProcess, requests: list[Request], started: float, samples: list[MemorySample],
+                        stop: asyncio.Event, every_s: float = 0.5) -> None:
+    while not stop.is_set() and bot.alive():
+        done = sum(r.done_at is not None for r in requests)
+        samples.append(MemorySample(time.monotonic() - started, done, bot.rss_mb()))
+        await asyncio.sleep(every_s)
+
+
+async def run_workload(api: FakeBotAPI, bot: BotProcess, photos: Sequence[tuple[str, BenchPhoto]],
+                       workload: Workload, seed: int = 0) -> RunResult:
+    """Every user's photos, all users at once; returns when all are answered, timed out or past the limit."""
+    tracker, requests, samples = ReplyTracker(api), [], []
+    stop = asyncio.Event()
+    started, cpu_started, driver_cpu_started = time.monotonic(), bot.cpu_s(), cpu_seconds(psutil.Process())
+    samples.append(MemorySample(0.0, 0, bot.rss_mb()))
+    helpers = [asyncio.create_task(tracker.run(stop)),
+               asyncio.create_task(sample_memory(bot, requests, started, samples, stop))]
+    deadline = started + workload.time_limit_s
+    rngs = np.random.default_rng(seed).spawn(workload.users)
+    try:
+        await asyncio.gather(*(simulated_user(api, tracker, workload.first_user + n, photos, workload, deadline,
+                                              rngs[n], requests) for n in range(workload.users)))
+    finally:
+        stop.set()
+        await asyncio.gather(*helpers)
+    elapsed = max((r.done_at for r in requests if r.done_at is not None), default=time.monotonic()) - started
+    samples.append(MemorySample(time.monotonic() - started, len(requests), bot.rss_mb()))
+    if not bot.alive():
+        raise RuntimeError(f"the bot stopped during the run; its log:\n{bot.log_tail()}")
+    return RunResult(workload, requests, elapsed, bot.cpu_s() - cpu_started,
+                     cpu_seconds(psutil.Process()) - driver_cpu_started, samples)
+
+
+def upload(api: FakeBotAPI, photos: Sequence[BenchPhoto]) -> list[tuple[str, BenchPhoto]]:
+    """Put each photo on the fake server once; (file_id, photo) pairs to send."""
+    return [(api.add_file(photo.data), photo) for photo in photos]

@@ -1,0 +1,104 @@
+"""Load test: the real bot (run_bot.py in its own process) against the fake Bot API server on loopback, with
+N simulated users each sending M photos of 1 to 8 real CelebA faces.
+
+    python -m benchmarks.load_test [--users 10 50] [--photos-per-user 20] [--think-s 0] [--workers 2]
+
+The scenarios (one per --users value) run one after another against the same bot process, which is
+started once. For each: throughput (answered photos per second, from the first photo sent to the last
+card), p50/p95/p99/max time from update to the last card, errors (text replies instead of cards,
+timeouts), the CPU cores used by the bot and by this process (fake server and users: in production the
+Bot API is elsewhere), and the bot's resident memory. Memory is sampled every 0.5 s over the whole run:
+"flat" compares the bot's memory after --settle photos (allocators and caches warmed up) with the end.
+With --think-s 0 every user sends the next photo as soon as the last card arrives (the bot saturated);
+a think time makes the offered load about users / (think time + latency) photos per second. Photos are
+chosen at random (fixed seed) among one per face count (1..8) and size (--sizes). Bounded: at most
+--photos-per-user photos per user, --timeout-s per reply, --time-limit-s per scenario. Writes JSON.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+from pathlib import Path
+from typing import Any
+
+from index.gallery import default_index_dir
+
+from .bot_driver import BotProcess, FakeBotAPI, MemorySample, RunResult, Workload, run_workload, upload
+from .common import REPORTS, default_data_root, findable_photos, format_table, load_note, machine, rss_mb, write_report
+
+
+def flatness(samples: list[MemorySample], settle: int) -> dict[str, float]:
+    """The bot's memory once `settle` photos were answered, at the end, and the change in percent."""
+    settled = next((s for s in samples if s.photos_done >= settle), samples[0])
+    end = samples[-1]
+    return {"after_photos": settled.photos_done, "rss_mb_settled": settled.rss_mb, "rss_mb_end": end.rss_mb,
+            "end_photos": end.photos_done, "change_pct": 100.0 * (end.rss_mb - settled.rss_mb) / settled.rss_mb}
+
+
+def summary_row(summary: dict[str, Any]) -> list[object]:
+    latency = summary["latency_s"]
+    return [summary["users"], summary["photos"], summary["errors"], summary["photos_per_s"], latency["p50"],
+            latency["p95"], latency["p99"], latency["max"], summary["bot_cpu_cores"], summary["driver_cpu_cores"],
+            summary["rss_mb_start"],
+            summary["rss_mb_end"], summary["rss_mb_peak"]]
+
+
+HEADERS = ["users", "photos", "errors", "photos/s", "p50 s", "p95 s", "p99 s", "max s", "bot cores",
+           "driver cores", "MB before", "MB after", "MB peak"]
+
+
+async def load_test(args: argparse.Namespace) -> dict[str, Any]:
+    photos = findable_photos(args.data_root, args.sizes, range(1, 9))
+    results: list[RunResult] = []
+    async with FakeBotAPI() as api:
+        uploaded = upload(api, photos)
+        async with BotProcess(api, args.index, args.workers, args.log) as bot:
+            idle_mb = bot.rss_mb()
+            print(f"bot started in {bot.start_s:.1f} s, {idle_mb:.0f} MB; {load_note()}", flush=True)
+            for number, users in enumerate(args.users):
+                workload = Workload(users, args.photos_per_user, args.think_s, args.timeout_s, args.time_limit_s,
+                                    first_user=1000 * (number + 1))
+                results.append(await run_workload(api, bot, uploaded, workload, seed=number))
+                print(format_table(HEADERS, [summary_row(results[-1].summary())]), flush=True)
+    samples = [sample for result in results for sample in result.memory]
+    done_before = 0
+    for result in results:  # photo counts over the whole run, for the flatness check
+        for sample in result.memory:
+            sample.photos_done += done_before
+        done_before += len(result.requests)
+    return {"idle_rss_mb": idle_mb, "start_s": bot.start_s, "scenarios": [r.summary() for r in results],
+            "memory": flatness(samples, args.settle), "samples": [vars(s) for s in samples]}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.load_test", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--users", type=int, nargs="+", default=[10, 50])
+    parser.add_argument("--photos-per-user", type=int, default=20)
+    parser.add_argument("--think-s", type=float, default=0.0)
+    parser.add_argument("--workers", type=int, default=2, help="the bot's WORKERS setting")
+    parser.add_argument("--sizes", type=int, nargs="+", default=[640, 1280])
+    parser.add_argument("--settle", type=int, default=100, help="photos before memory counts as warmed up")
+    parser.add_argument("--timeout-s", type=float, default=60.0)
+    parser.add_argument("--time-limit-s", type=float, default=900.0)
+    parser.add_argument("--index", type=Path, default=default_index_dir())
+    parser.add_argument("--data-root", type=Path, default=default_data_root())
+    parser.add_argument("--log", type=Path, default=REPORTS / "load_test_bot.log")
+    parser.add_argument("--out", type=Path, default=REPORTS / "load_test.json")
+    args = parser.parse_args(argv)
+
+    figures = asyncio.run(load_test(args))
+    memory = figures["memory"]
+    print(f"\n{load_note()}; think time {args.think_s} s, {args.workers} workers, sizes {args.sizes}")
+    print(format_table(HEADERS, [summary_row(s) for s in figures["scenarios"]]))
+    print(f"bot memory: {figures['idle_rss_mb']:.0f} MB idle, {memory['rss_mb_settled']:.0f} MB after "
+          f"{memory['after_photos']} photos, {memory['rss_mb_end']:.0f} MB after {memory['end_photos']} "
+          f"({memory['change_pct']:+.1f}%); this process {rss_mb():.0f} MB")
+    write_report(args.out, {"settings": {k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()},
+                            **figures, "load_after": machine()["load_average_1_5_15"]})
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
