@@ -1,10 +1,11 @@
 """The real bot in its own process (run_bot.py, as it is deployed) against the test suite's fake Bot API
 server on 127.0.0.1, and simulated users who send it photos: shared by load_test.py and bot_memory.py.
 
-Each user sends a photo, waits for the last card of the reply (or a text reply, or a timeout), pauses for
-0.1 s plus a random think time, and sends the next, up to a count and a time limit. (Without the 0.1 s, a
-photo sent within milliseconds of the last card can reach the bot before it has let go of the user's
-previous request, and be answered "please wait", which no person typing would see.) Latency is the time from the
+Each user sends a photo, waits for the last card of the reply (or a text reply, or a timeout) and sends
+the next, up to a count and a time limit: at once (0.1 s later), or paced so that all users together offer
+a given rate, each user's photos a random (exponential) interval apart, but never two in flight. (Without
+the 0.1 s, a photo sent within milliseconds of the last card can reach the bot before it has let go of the
+user's previous request, and be answered "please wait", which no person would see.) Latency is the time from the
 update being queued on the fake server to the last card arriving there (the server's 20-ms getUpdates
 poll and this side's 5-ms check of what arrived are included). All traffic stays on loopback.
 """
@@ -174,7 +175,7 @@ class BotProcess:
 class Workload:
     users: int
     photos_per_user: int
-    think_s: float = 0.0  # mean pause (exponential) between a reply and the user's next photo
+    rate: float = 0.0  # photos per second offered by all users together; 0: each user as fast as replies come
     timeout_s: float = 60.0  # for one reply
     time_limit_s: float = 900.0  # for the whole run: no user starts a photo after it
     first_user: int = 1000
@@ -201,17 +202,27 @@ class RunResult:
         answered = [r for r in done if r.error is None]
         errors = Counter(r.error or "timeout" for r in self.requests if r.error is not None or r.done_at is None)
         seconds = percentiles([r.seconds for r in answered])
+        steady = steady_rate([r.done_at for r in answered])
         return {
             "users": self.workload.users, "photos": len(self.requests), "answered": len(answered),
             "errors": sum(errors.values()), "error_kinds": dict(errors),
             "cards": sum(r.cards for r in self.requests), "elapsed_s": self.elapsed_s,
-            "photos_per_s": len(answered) / self.elapsed_s if self.elapsed_s else 0.0,
+            "photos_per_s": steady, "photos_per_s_overall": len(answered) / self.elapsed_s if self.elapsed_s else 0.0,
             "latency_s": {**seconds, "max": max((r.seconds for r in answered), default=float("nan"))},
             "bot_cpu_cores": self.cpu_s / self.elapsed_s if self.elapsed_s else 0.0,
             "driver_cpu_cores": self.driver_cpu_s / self.elapsed_s if self.elapsed_s else 0.0,
             "rss_mb_start": self.memory[0].rss_mb, "rss_mb_end": self.memory[-1].rss_mb,
             "rss_mb_peak": max(sample.rss_mb for sample in self.memory),
         }
+
+
+def steady_rate(done_at: list[float], low: float = 0.1, high: float = 0.9) -> float:
+    """Replies per second between the `low` and `high` quantiles of their times: the rate while every user is
+    busy, without the start (users not yet sending) and the end (the last users finishing alone)."""
+    if len(done_at) < 10:
+        return float("nan")
+    first, last = np.quantile(done_at, [low, high])
+    return (high - low) * len(done_at) / (last - first) if last > first else float("nan")
 
 
 def photo_message(api: FakeBotAPI, user: int, file_id: str, photo: BenchPhoto) -> dict[str, Any]:
@@ -224,7 +235,10 @@ def photo_message(api: FakeBotAPI, user: int, file_id: str, photo: BenchPhoto) -
 async def simulated_user(api: FakeBotAPI, tracker: ReplyTracker, user: int, photos: Sequence[tuple[str, BenchPhoto]],
                          workload: Workload, deadline: float, rng: np.random.Generator,
                          requests: list[Request]) -> None:
+    interval = workload.users / workload.rate if workload.rate > 0 else 0.0  # mean, between one user's photos
+    next_at = time.monotonic() + rng.uniform(0.0, interval)  # users start spread over one interval
     for _ in range(workload.photos_per_user):
+        await asyncio.sleep(max(0.0, next_at - time.monotonic()))
         if time.monotonic() > deadline:
             return
         file_id, photo = photos[int(rng.integers(len(photos)))]
@@ -236,7 +250,8 @@ async def simulated_user(api: FakeBotAPI, tracker: ReplyTracker, user: int, phot
             await asyncio.wait_for(request.done.wait(), workload.timeout_s)
         except TimeoutError:
             tracker.pending.pop(user, None)
-        await asyncio.sleep(MIN_PAUSE_S + (float(rng.exponential(workload.think_s)) if workload.think_s > 0 else 0.0))
+        next_at = max(request.sent_at + (float(rng.exponential(interval)) if interval else 0.0),
+                      time.monotonic() + MIN_PAUSE_S)
 
 
 async def sample_memory(bot: BotProcess, requests: list[Request], started: float, samples: list[MemorySample],

@@ -1,18 +1,18 @@
 """Load test: the real bot (run_bot.py in its own process) against the fake Bot API server on loopback, with
 N simulated users each sending M photos of 1 to 8 real CelebA faces.
 
-    python -m benchmarks.load_test [--users 10 50] [--photos-per-user 20] [--think-s 0] [--workers 2]
+    python -m benchmarks.load_test [--users 10 50] [--photos-per-user 20] [--rate 0] [--workers 2]
 
 The scenarios (one per --users value) run one after another against the same bot process, which is
-started once. For each: throughput (answered photos per second, from the first photo sent to the last
-card), p50/p95/p99/max time from update to the last card, errors (text replies instead of cards,
-timeouts), the CPU cores used by the bot and by this process (fake server and users: in production the
-Bot API is elsewhere), and the bot's resident memory. Memory is sampled every 0.5 s over the whole run:
-"flat" compares the bot's memory after --settle photos (allocators and caches warmed up) with the end.
-With --think-s 0 every user sends the next photo as soon as the last card arrives (the bot saturated);
-a think time makes the offered load about users / (think time + latency) photos per second. Photos are
-chosen at random (fixed seed) among one per face count (1..8) and size (--sizes). Bounded: at most
---photos-per-user photos per user, --timeout-s per reply, --time-limit-s per scenario. Writes JSON.
+started once. For each: throughput (answered photos per second while all users are at it: between the
+10th and the 90th percentile of reply times), p50/p95/p99/max time from update to the last card, errors
+(text replies instead of cards, timeouts), the CPU cores used by the bot and by this process (fake server
+and users: in production the Bot API is elsewhere), and the bot's resident memory. Memory is sampled every
+0.5 s over the whole run: "flat" compares the bot's memory after --settle photos (allocators and caches
+warmed up) with the end. With --rate 0 every user sends the next photo 0.1 s after the last card arrives
+(the bot saturated); with --rate R the users together offer about R photos per second (Poisson-like).
+Photos are chosen at random (fixed seed) among one per face count (1..8) and size (--sizes). Bounded: at
+most --photos-per-user photos per user, --timeout-s per reply, --time-limit-s per scenario. Writes JSON.
 """
 
 from __future__ import annotations
@@ -57,7 +57,7 @@ async def load_test(args: argparse.Namespace) -> dict[str, Any]:
             idle_mb = bot.rss_mb()
             print(f"bot started in {bot.start_s:.1f} s, {idle_mb:.0f} MB; {load_note()}", flush=True)
             for number, users in enumerate(args.users):
-                workload = Workload(users, args.photos_per_user, args.think_s, args.timeout_s, args.time_limit_s,
+                workload = Workload(users, args.photos_per_user, args.rate, args.timeout_s, args.time_limit_s,
                                     first_user=1000 * (number + 1))
                 results.append(await run_workload(api, bot, uploaded, workload, seed=number))
                 print(format_table(HEADERS, [summary_row(results[-1].summary())]), flush=True)
@@ -76,7 +76,7 @@ def main(argv: list[str] | None = None) -> int:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--users", type=int, nargs="+", default=[10, 50])
     parser.add_argument("--photos-per-user", type=int, default=20)
-    parser.add_argument("--think-s", type=float, default=0.0)
+    parser.add_argument("--rate", type=float, default=0.0, help="photos/s offered by all users; 0: saturate")
     parser.add_argument("--workers", type=int, default=2, help="the bot's WORKERS setting")
     parser.add_argument("--sizes", type=int, nargs="+", default=[640, 1280])
     parser.add_argument("--settle", type=int, default=100, help="photos before memory counts as warmed up")
@@ -90,7 +90,8 @@ def main(argv: list[str] | None = None) -> int:
 
     figures = asyncio.run(load_test(args))
     memory = figures["memory"]
-    print(f"\n{load_note()}; think time {args.think_s} s, {args.workers} workers, sizes {args.sizes}")
+    offered = f"{args.rate} photos/s offered" if args.rate else "saturating"
+    print(f"\n{load_note()}; {offered}, {args.workers} workers, sizes {args.sizes}")
     print(format_table(HEADERS, [summary_row(s) for s in figures["scenarios"]]))
     print(f"bot memory: {figures['idle_rss_mb']:.0f} MB idle, {memory['rss_mb_settled']:.0f} MB after "
           f"{memory['after_photos']} photos, {memory['rss_mb_end']:.0f} MB after {memory['end_photos']} "
