@@ -1,13 +1,13 @@
 """The real bot in its own process (run_bot.py, as it is deployed) against the test suite's fake Bot API
 server on 127.0.0.1, and simulated users who send it photos: shared by load_test.py and bot_memory.py.
 
-Each user sends a photo, waits for the last card of the reply (or a text reply, or a timeout) and sends
-the next, up to a count and a time limit: at once (0.1 s later), or paced so that all users together offer
-a given rate, each user's photos a random (exponential) interval apart, but never two in flight. (Without
-the 0.1 s, a photo sent within milliseconds of the last card can reach the bot before it has let go of the
-user's previous request, and be answered "please wait", which no person would see.) Latency is the time from the
-update being queued on the fake server to the last card arriving there (the server's 20-ms getUpdates
-poll and this side's 5-ms check of what arrived are included). All traffic stays on loopback.
+Either each user sends a photo, waits for the last card of the reply (or a text reply, or a timeout) and
+sends the next 0.1 s later (the bot saturated); or photos arrive at a given rate (Poisson), each from a
+random user who has none in flight. Bounded in count and time. (Without the 0.1 s, a photo sent within
+milliseconds of the last card can reach the bot before it has let go of the user's previous request, and be
+answered "please wait", which no person would see.) Latency is the time from the update being queued on
+the fake server to the last card arriving there (the server's 20-ms getUpdates poll and this side's 5-ms
+check of what arrived are included). All traffic stays on loopback.
 """
 
 from __future__ import annotations
@@ -74,7 +74,6 @@ class ReplyTracker:
     def __init__(self, api: FakeBotAPI) -> None:
         self.api = api
         self.pending: dict[int, Request] = {}
-        self.unexpected = 0  # replies to no request in flight (say, after its timeout)
 
     def expect(self, request: Request) -> None:
         self.pending[request.user] = request
@@ -86,9 +85,9 @@ class ReplyTracker:
             if call.method not in ("sendPhoto", "sendMessage"):
                 continue
             request = self.pending.get(call.chat_id)
-            if request is None:
-                self.unexpected += 1
-            elif call.method == "sendMessage":
+            if request is None:  # a late reply to a request that timed out
+                continue
+            if call.method == "sendMessage":
                 text = call.fields.get("text", "")
                 self.close(request, KNOWN_TEXTS.get(text, f"text: {text[:40]}"))
             else:
@@ -115,17 +114,15 @@ def cpu_seconds(process: psutil.Process) -> float:
 class BotProcess:
     """`python run_bot.py` with its settings pointed at the fake server; its memory and CPU while it runs."""
 
-    def __init__(self, api: FakeBotAPI, index_dir: Path, workers: int, log_path: Path,
-                 extra_env: dict[str, str] | None = None) -> None:
+    def __init__(self, api: FakeBotAPI, index_dir: Path, workers: int, log_path: Path) -> None:
         self.api, self.index_dir, self.workers, self.log_path = api, index_dir, workers, log_path
-        self.extra_env = extra_env or {}
         self.process: subprocess.Popen[bytes] | None = None
         self.start_s = 0.0
 
     async def __aenter__(self) -> BotProcess:
         env = {**os.environ, "BOT_TOKEN": self.api.token, "BOT_API_BASE_URL": self.api.base_url,
                "LOOKALIKE_INDEX_DIR": str(self.index_dir.resolve()), "WORKERS": str(self.workers),
-               "COOLDOWN_SECONDS": "0", "LOG_LEVEL": "WARNING", **self.extra_env}
+               "COOLDOWN_SECONDS": "0", "LOG_LEVEL": "WARNING"}
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         with self.log_path.open("wb") as log:
             self.process = subprocess.Popen([sys.executable, "run_bot.py"], cwd=REPO, env=env, stdout=log,
@@ -175,7 +172,7 @@ class BotProcess:
 class Workload:
     users: int
     photos_per_user: int
-    rate: float = 0.0  # photos per second offered by all users together; 0: each user as fast as replies come
+    rate: float = 0.0  # photos per second offered by all users together (Poisson); 0: each as fast as replies come
     timeout_s: float = 60.0  # for one reply
     time_limit_s: float = 900.0  # for the whole run: no user starts a photo after it
     first_user: int = 1000
@@ -217,8 +214,8 @@ class RunResult:
 
 
 def steady_rate(done_at: list[float], low: float = 0.1, high: float = 0.9) -> float:
-    """Replies per second between the `low` and `high` quantiles of their times: the rate while every user is
-    busy, without the start (users not yet sending) and the end (the last users finishing alone)."""
+    """Replies per second between the `low` and `high` quantiles of their times: the rate in full swing,
+    without the start (the first replies not back yet) and the end (the last users finishing alone)."""
     if len(done_at) < 10:
         return float("nan")
     first, last = np.quantile(done_at, [low, high])
@@ -227,31 +224,80 @@ def steady_rate(done_at: list[float], low: float = 0.1, high: float = 0.9) -> fl
 
 def photo_message(api: FakeBotAPI, user: int, file_id: str, photo: BenchPhoto) -> dict[str, Any]:
     """A photo message reusing an uploaded file (the fake server keeps one copy of each test photo)."""
-    size = {"file_id": file_id, "file_unique_id": file_id, "width": photo.size, "height": photo.size,
+    size = {"file_id": file_id, "file_unique_id": file_id, "width": photo.width, "height": photo.height,
             "file_size": len(photo.data)}
     return api.message(user, photo=[size])
 
 
-async def simulated_user(api: FakeBotAPI, tracker: ReplyTracker, user: int, photos: Sequence[tuple[str, BenchPhoto]],
-                         workload: Workload, deadline: float, rng: np.random.Generator,
-                         requests: list[Request]) -> None:
-    interval = workload.users / workload.rate if workload.rate > 0 else 0.0  # mean, between one user's photos
-    next_at = time.monotonic() + rng.uniform(0.0, interval)  # users start spread over one interval
-    for _ in range(workload.photos_per_user):
-        await asyncio.sleep(max(0.0, next_at - time.monotonic()))
-        if time.monotonic() > deadline:
-            return
-        file_id, photo = photos[int(rng.integers(len(photos)))]
+@dataclass
+class Traffic:
+    """The simulated users of one run and the requests they made."""
+
+    api: FakeBotAPI
+    tracker: ReplyTracker
+    photos: Sequence[tuple[str, BenchPhoto]]  # (file_id, photo) on the fake server
+    workload: Workload
+    deadline: float
+    rng: np.random.Generator
+    requests: list[Request] = field(default_factory=list)
+    busy: set[int] = field(default_factory=set)  # users with a photo in flight (or pausing after its reply)
+
+    @property
+    def users(self) -> range:
+        return range(self.workload.first_user, self.workload.first_user + self.workload.users)
+
+    async def send_photo(self, user: int) -> None:
+        """One photo from `user`, a random one of the set; returns MIN_PAUSE_S after the reply (or timeout)."""
+        self.busy.add(user)
+        file_id, photo = self.photos[int(self.rng.integers(len(self.photos)))]
         request = Request(user, photo.name, photo.faces, time.monotonic())
-        requests.append(request)
-        tracker.expect(request)
-        api.send(photo_message(api, user, file_id, photo))
+        self.requests.append(request)
+        self.tracker.expect(request)
+        self.api.send(photo_message(self.api, user, file_id, photo))
         try:
-            await asyncio.wait_for(request.done.wait(), workload.timeout_s)
+            await asyncio.wait_for(request.done.wait(), self.workload.timeout_s)
         except TimeoutError:
-            tracker.pending.pop(user, None)
-        next_at = max(request.sent_at + (float(rng.exponential(interval)) if interval else 0.0),
-                      time.monotonic() + MIN_PAUSE_S)
+            self.tracker.pending.pop(user, None)
+        await asyncio.sleep(MIN_PAUSE_S)
+        self.busy.discard(user)
+
+    async def back_to_back(self, user: int) -> None:
+        """The user's photos, each sent as soon as the previous one is answered."""
+        for _ in range(self.workload.photos_per_user):
+            if time.monotonic() > self.deadline:
+                return
+            await self.send_photo(user)
+
+    async def poisson(self) -> None:
+        """users x photos_per_user photos arriving at `rate` per second (exponential gaps), each from a random
+        user without a photo in flight; an arrival that finds every user busy waits for the first one free."""
+        in_flight: set[asyncio.Task[None]] = set()
+        next_at = time.monotonic()
+        for _ in range(self.workload.users * self.workload.photos_per_user):
+            next_at += float(self.rng.exponential(1.0 / self.workload.rate))
+            await asyncio.sleep(max(0.0, next_at - time.monotonic()))
+            user = await self.free_user()
+            if user is None:
+                break
+            task = asyncio.create_task(self.send_photo(user))
+            in_flight.add(task)
+            task.add_done_callback(in_flight.discard)
+        await asyncio.gather(*in_flight)
+
+    async def free_user(self) -> int | None:
+        """A random user without a photo in flight, once there is one; None past the deadline."""
+        while time.monotonic() <= self.deadline:
+            free = [user for user in self.users if user not in self.busy]
+            if free:
+                return free[int(self.rng.integers(len(free)))]
+            await asyncio.sleep(POLL_S)
+        return None
+
+    async def run(self) -> None:
+        if self.workload.rate > 0:
+            await self.poisson()
+        else:
+            await asyncio.gather(*(self.back_to_back(user) for user in self.users))
 
 
 async def sample_memory(bot: BotProcess, requests: list[Request], started: float, samples: list[MemorySample],
@@ -265,17 +311,16 @@ async def sample_memory(bot: BotProcess, requests: list[Request], started: float
 async def run_workload(api: FakeBotAPI, bot: BotProcess, photos: Sequence[tuple[str, BenchPhoto]],
                        workload: Workload, seed: int = 0) -> RunResult:
     """Every user's photos, all users at once; returns when all are answered, timed out or past the limit."""
-    tracker, requests, samples = ReplyTracker(api), [], []
+    tracker, samples = ReplyTracker(api), []
     stop = asyncio.Event()
     started, cpu_started, driver_cpu_started = time.monotonic(), bot.cpu_s(), cpu_seconds(psutil.Process())
     samples.append(MemorySample(0.0, 0, bot.rss_mb()))
+    traffic = Traffic(api, tracker, photos, workload, started + workload.time_limit_s, np.random.default_rng(seed))
+    requests = traffic.requests
     helpers = [asyncio.create_task(tracker.run(stop)),
                asyncio.create_task(sample_memory(bot, requests, started, samples, stop))]
-    deadline = started + workload.time_limit_s
-    rngs = np.random.default_rng(seed).spawn(workload.users)
     try:
-        await asyncio.gather(*(simulated_user(api, tracker, workload.first_user + n, photos, workload, deadline,
-                                              rngs[n], requests) for n in range(workload.users)))
+        await traffic.run()
     finally:
         stop.set()
         await asyncio.gather(*helpers)

@@ -1,55 +1,35 @@
-"""Time from update to sent card: the real bot (as run_bot.py wires it) against the fake Bot API server.
+"""Time from update to sent card: the real bot (run_bot.py in its own process) against the fake Bot API server.
 
     python -m benchmarks.bot_latency [--index index_data] [--photo PATH] [--runs 10]
 
-One user sends a one-face photo, waits for the card, and sends the next; the figure is the time from the
-update being offered on getUpdates to the sendPhoto request arriving (download, decode, models, search,
-card, upload included). Loopback only (127.0.0.1). Needs a built gallery index.
+One user sends a photo, waits for its last card, and sends the next (benchmarks/bot_driver.py; the load
+test is the same with many users and photos); the figure is the time from the update being queued on the
+fake server to the last sendPhoto request arriving there (download, decode, models, search, card, upload
+included). The first photo is a warm-up and not counted. Loopback only (127.0.0.1). Needs a built index.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import json
-import sys
-import time
 from pathlib import Path
 
 import numpy as np
+from PIL import Image
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO / "tests" / "bot"))
+from index.gallery import default_index_dir
 
-from fake_bot_api import FakeBotAPI  # noqa: E402  (the test suite's fake server)
-
-from bot.app import create_bot, create_dispatcher, run_polling  # noqa: E402
-from bot.config import Settings  # noqa: E402
-from bot.service import LookalikeService  # noqa: E402
-from index.gallery import default_index_dir  # noqa: E402
-
-USER = 1
+from .bot_driver import BotProcess, FakeBotAPI, Workload, run_workload, upload
+from .common import REPO, REPORTS, BenchPhoto, write_report
 
 
-async def measure(settings_index: Path, photo: bytes, runs: int) -> list[float]:
+async def measure(index_dir: Path, photo: BenchPhoto, runs: int, log: Path) -> list[float]:
     async with FakeBotAPI() as api:
-        settings = Settings(bot_token=api.token, api_base_url=api.base_url, index_dir=settings_index, cooldown_s=0.0)
-        service = LookalikeService.load(settings)
-        bot, dispatcher = create_bot(settings), create_dispatcher(settings, service)
-        polling = asyncio.create_task(run_polling(bot, dispatcher))
-        seconds = []
-        try:
-            for run in range(runs + 1):
-                started = time.perf_counter()
-                api.send(api.photo_message(USER, photo))
-                await api.wait_for(lambda n=run: len(api.sent("sendPhoto", USER)) > n, timeout_s=60)
-                if run:  # the first run is a warm-up
-                    seconds.append(time.perf_counter() - started)
-        finally:
-            await dispatcher.stop_polling()
-            await asyncio.wait_for(polling, timeout=10)
-            service.close()
-        return seconds
+        uploaded = upload(api, [photo])
+        async with BotProcess(api, index_dir, workers=2, log_path=log) as bot:
+            result = await run_workload(api, bot, uploaded, Workload(users=1, photos_per_user=runs + 1))
+    answered = [request for request in result.requests if request.error is None and request.done_at is not None]
+    return [request.seconds for request in answered[1:]]
 
 
 def main() -> None:
@@ -57,15 +37,16 @@ def main() -> None:
     parser.add_argument("--index", type=Path, default=None)
     parser.add_argument("--photo", type=Path, default=REPO / "examples" / "astronaut.jpg")
     parser.add_argument("--runs", type=int, default=10)
-    parser.add_argument("--out", type=Path, default=Path("reports/bot_latency.json"))
+    parser.add_argument("--out", type=Path, default=REPORTS / "bot_latency.json")
     args = parser.parse_args()
-    index_dir = args.index or default_index_dir()
-    seconds = asyncio.run(measure(index_dir, args.photo.read_bytes(), args.runs))
+    width, height = Image.open(args.photo).size
+    photo = BenchPhoto(args.photo.name, 1, max(width, height), width, height, args.photo.read_bytes())
+    seconds = asyncio.run(measure(args.index or default_index_dir(), photo, args.runs,
+                                  REPORTS / "bot_latency_bot.log"))
     figures = {"runs": len(seconds), "median_s": float(np.median(seconds)), "max_s": float(np.max(seconds))}
     print(f"update -> card, {args.photo.name}, {len(seconds)} runs: median {figures['median_s'] * 1000:.0f} ms, "
           f"max {figures['max_s'] * 1000:.0f} ms")
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(figures, indent=2))
+    write_report(args.out, figures)
 
 
 if __name__ == "__main__":

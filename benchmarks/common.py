@@ -8,7 +8,6 @@ longer side has the requested size; so a "2000-px photo with 8 faces" is made of
 
 from __future__ import annotations
 
-import io
 import json
 import math
 import os
@@ -27,6 +26,7 @@ import psutil
 from PIL import Image
 
 from pipeline import FacePipeline
+from pipeline.card import encode_jpeg
 from pipeline.config import DATA_ROOT_ENV
 from pipeline.detector import FaceDetector
 from pipeline.photo import decode_photo
@@ -87,18 +87,19 @@ def tiled_photo(cutouts: Sequence[np.ndarray], longer_side: int, tile: int = 256
     return cv2.resize(grid, size, interpolation=cv2.INTER_CUBIC if scale > 1 else cv2.INTER_AREA)
 
 
-def jpeg(rgb: np.ndarray, quality: int = 90) -> bytes:
-    buffer = io.BytesIO()
-    Image.fromarray(rgb).save(buffer, format="JPEG", quality=quality)
-    return buffer.getvalue()
-
-
 @dataclass(frozen=True)
 class BenchPhoto:
     name: str
     faces: int  # faces tiled into it
     size: int  # longer side, pixels
+    width: int
+    height: int
     data: bytes  # JPEG
+
+
+def bench_photo(cutouts: Sequence[np.ndarray], size: int) -> BenchPhoto:
+    rgb = tiled_photo(cutouts, size)
+    return BenchPhoto(f"{size}px-{len(cutouts)}face", len(cutouts), size, rgb.shape[1], rgb.shape[0], encode_jpeg(rgb))
 
 
 FaceCounter = Callable[[np.ndarray], int]  # how many faces a detector finds in an RGB image
@@ -120,8 +121,7 @@ def bench_photos(data_root: Path, sizes: Sequence[int], face_counts: Sequence[in
 
     for seed in range(tries):
         cutouts = single_face_cutouts(data_root, most, seed, found_alone if count_faces else None)
-        photos = [BenchPhoto(f"{size}px-{count}face", count, size, jpeg(tiled_photo(cutouts[:count], size)))
-                  for size in sizes for count in face_counts]
+        photos = [bench_photo(cutouts[:count], size) for size in sizes for count in face_counts]
         if count_faces is None or all(count_faces(decode_photo(p.data)) == p.faces for p in photos):
             return photos
     raise ValueError(f"no choice of faces in {tries} tries gives photos whose faces are all found")
