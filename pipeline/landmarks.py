@@ -72,11 +72,14 @@ def points_to_image(points: np.ndarray, frame: np.ndarray, size: int) -> np.ndar
     return pixels @ inverse[:, :2].T + inverse[:, 2]
 
 
-def normalise(crops: np.ndarray, mean: tuple[float, ...], std: tuple[float, ...]) -> torch.Tensor:
-    """(N, H, W, 3) uint8 RGB -> (N, 3, H, W) float, normalised per channel."""
-    tensor = torch.from_numpy(np.ascontiguousarray(crops)).permute(0, 3, 1, 2).float().div_(255.0)
-    mean_t = torch.tensor(mean).view(1, 3, 1, 1)
-    std_t = torch.tensor(std).view(1, 3, 1, 1)
+def normalise(crops: np.ndarray | torch.Tensor, mean: tuple[float, ...], std: tuple[float, ...],
+              device: str | torch.device = "cpu") -> torch.Tensor:
+    """(N, H, W, 3) uint8 RGB (an array, or a loader's tensor) -> (N, 3, H, W) float on `device`, normalised
+    per channel."""
+    tensor = torch.from_numpy(np.ascontiguousarray(crops)) if isinstance(crops, np.ndarray) else crops
+    tensor = tensor.to(device, non_blocking=True).permute(0, 3, 1, 2).float().div_(255.0)
+    mean_t = torch.tensor(mean, device=device).view(1, 3, 1, 1)
+    std_t = torch.tensor(std, device=device).view(1, 3, 1, 1)
     return (tensor - mean_t) / std_t
 
 

@@ -93,14 +93,6 @@ def add_runtime_arguments(parser) -> None:
                         help="shorten the schedule so the run ends within this time (0: no limit)")
 
 
-def to_model_input(images: torch.Tensor, mean, std, device: str) -> torch.Tensor:
-    """(B, H, W, 3) uint8 batch from a loader -> normalised (B, 3, H, W) float on the device."""
-    images = images.to(device, non_blocking=True).permute(0, 3, 1, 2).float().div_(255.0)
-    mean_t = torch.tensor(mean, device=device).view(1, 3, 1, 1)
-    std_t = torch.tensor(std, device=device).view(1, 3, 1, 1)
-    return (images - mean_t) / std_t
-
-
 def seed_worker(worker_id: int) -> None:
     """Give each loader process its own random streams (forked processes would otherwise share them)."""
     info = get_worker_info()

@@ -27,6 +27,7 @@ from ..config import DEFAULT_WEIGHTS_DIR, EmbedderConfig, save_config
 from ..data import DataPaths
 from ..data.augment import embedder_transform
 from ..embedder import EmbeddingNet
+from ..landmarks import normalise
 from ..losses import ArcFaceMargin, distillation_loss
 from .common import (
     EpochBudget,
@@ -40,7 +41,6 @@ from .common import (
     save_checkpoint,
     save_weights,
     set_threads,
-    to_model_input,
 )
 from .faces import embedder_training_faces
 
@@ -112,8 +112,7 @@ class AugmentedCrops(Dataset):
 def embed(model: EmbeddingNet, crops: np.ndarray, config: EmbedderConfig, device: str) -> np.ndarray:
     model.eval()
     with torch.inference_mode():
-        out = [F.normalize(model(to_model_input(torch.from_numpy(crops[i:i + 256]), config.mean, config.std,
-                                                device)), dim=1).cpu()
+        out = [F.normalize(model(normalise(crops[i:i + 256], config.mean, config.std, device)), dim=1).cpu()
                for i in range(0, len(crops), 256)]
     return torch.cat(out).numpy()
 
@@ -183,7 +182,7 @@ def main() -> None:
             for group in optimizer.param_groups:
                 group["lr"] = cosine_lr(epoch * steps + step, steps * epochs, args.lr, steps)
             batch = batch.to(args.device, non_blocking=True)
-            embeddings = model(to_model_input(images, config.mean, config.std, args.device))
+            embeddings = model(normalise(images, config.mean, config.std, args.device))
             targets = labels[batch]
             arcface = F.cross_entropy(margin(embeddings, targets), targets)
             loss = arcface

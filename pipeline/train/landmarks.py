@@ -30,6 +30,7 @@ from ..landmarks import (
     create_landmark_model,
     crop_square,
     fit_box_from_points,
+    normalise,
     square_around_box,
 )
 from ..losses import WingLoss
@@ -45,7 +46,6 @@ from .common import (
     save_checkpoint,
     save_weights,
     set_threads,
-    to_model_input,
 )
 
 CONTEXT = 1.4  # stored crops hold 1.4x the nominal crop so rotations and shifts have real pixels
@@ -135,7 +135,7 @@ def validation_nme(model: torch.nn.Module, loader, config: LandmarkConfig, devic
     predictions, targets = [], []
     with torch.inference_mode():
         for images, target in loader:
-            predictions.append(model(to_model_input(images, config.mean, config.std, device)).cpu())
+            predictions.append(model(normalise(images, config.mean, config.std, device)).cpu())
             targets.append(target)
     return normalised_mean_error(torch.cat(predictions), torch.cat(targets))
 
@@ -188,7 +188,7 @@ def main() -> None:
             for group in optimizer.param_groups:
                 group["lr"] = cosine_lr(epoch * steps + step, steps * epochs, args.lr, steps)
             targets = targets.to(args.device, non_blocking=True)
-            prediction = model(to_model_input(images, config.mean, config.std, args.device))
+            prediction = model(normalise(images, config.mean, config.std, args.device))
             loss = loss_fn(prediction, targets)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
