@@ -36,6 +36,7 @@ from pipeline.card import encode_jpeg
 from pipeline.config import data_root
 from pipeline.data import CelebA, DataPaths
 from pipeline.data.celeba import LANDMARK_COLUMNS, aligned_points
+from pipeline.metrics import box_iou
 from pipeline.photo import PhotoError, PhotoLimits, read_photo
 
 from .engine import default_weights_dir
@@ -115,21 +116,12 @@ def annotated_box(boxes: pd.DataFrame | None, image_id: str) -> np.ndarray | Non
     return np.array([x, y, x + width, y + height], np.float32)
 
 
-def box_iou(box: np.ndarray, boxes: np.ndarray) -> np.ndarray:
-    """Intersection over union of one (x1, y1, x2, y2) box with each of (N, 4) boxes."""
-    top_left = np.maximum(box[:2], boxes[:, :2])
-    bottom_right = np.minimum(box[2:], boxes[:, 2:4])
-    intersection = np.prod(np.clip(bottom_right - top_left, 0, None), axis=1)
-    areas = np.prod(boxes[:, 2:4] - boxes[:, :2], axis=1)
-    return intersection / (np.prod(box[2:] - box[:2]) + areas - intersection + 1e-9)
-
-
 def celebrity_box(pipeline: FacePipeline, rgb: np.ndarray,
                   annotated: np.ndarray | None) -> tuple[np.ndarray, float, str] | None:
     """(box, detector score, box_from) of the celebrity's face in an in-the-wild photo, or None."""
     boxes, scores = pipeline.detector.detect(rgb)
     if annotated is not None:
-        overlaps = box_iou(annotated, boxes)
+        overlaps = box_iou(annotated[None], boxes)[0]
         if len(boxes) and overlaps.max() >= MIN_IOU:
             best = int(overlaps.argmax())
             return boxes[best], float(scores[best]), "detector"

@@ -53,6 +53,8 @@ class LandmarkConfig:
     # pass after the first re-cuts the crop around the box the previous points imply, as training cut it.
     box_from_points: list[list[float]] | None = None
     passes: int = 1
+    # Also read each crop mirrored and average the two predictions (twice the landmark model's time).
+    flip_average: bool = False
 
 
 @dataclass

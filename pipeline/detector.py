@@ -25,6 +25,7 @@ import torchvision
 from safetensors.torch import load_file
 
 from .config import DetectorConfig
+from .metrics import clip_boxes
 from .runtime import Runtime, onnx_runner, torch_runner
 
 os.environ.setdefault("YOLOv5_VERBOSE", "False")
@@ -208,10 +209,18 @@ class FaceDetector:
         found = decode_predictions(
             raw, self.config.conf_threshold, self.config.iou_threshold, self.config.max_faces
         )[0].numpy()
-        boxes = found[:, :4] / scale
-        height, width = image.shape[:2]
-        boxes[:, [0, 2]] = boxes[:, [0, 2]].clip(0, width)
-        boxes[:, [1, 3]] = boxes[:, [1, 3]].clip(0, height)
+        boxes = clip_boxes(found[:, :4] / scale, image.shape)
         sizes = np.minimum(boxes[:, 2] - boxes[:, 0], boxes[:, 3] - boxes[:, 1])
         keep = sizes >= self.config.min_face_px
         return boxes[keep].astype(np.float32), found[keep, 4].astype(np.float32)
+
+    def detect_in_close_crop(self, image: np.ndarray) -> np.ndarray | None:
+        """The most confident box in an image that is all face (such as MTFL's 80x80 crops), or None.
+
+        The image is first framed in half its size of padding on each side, so the face sits in a scene as in
+        a photo; the box comes back in the image's own pixels.
+        """
+        pad = image.shape[0] // 2
+        framed = cv2.copyMakeBorder(image, pad, pad, pad, pad, cv2.BORDER_CONSTANT, value=(PAD_VALUE,) * 3)
+        boxes, scores = self.detect(framed)
+        return boxes[np.argmax(scores)] - pad if len(boxes) else None

@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import json
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 import cv2
@@ -27,82 +28,32 @@ import torch
 from tqdm import tqdm
 
 from .data import DataPaths, read_mtfl_list
-from .data.mtfl import mtfl_points
+from .data.mtfl import mtfl_points, mtfl_validation_rows
 from .inference import FacePipeline
-
-IOU_MATCH = 0.5
-
-
-def box_iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """IoU matrix between (N, 4) and (M, 4) x1y1x2y2 boxes."""
-    top_left = np.maximum(a[:, None, :2], b[None, :, :2])
-    bottom_right = np.minimum(a[:, None, 2:], b[None, :, 2:])
-    inter = np.prod(np.clip(bottom_right - top_left, 0, None), axis=2)
-    area_a = np.prod(a[:, 2:] - a[:, :2], axis=1)
-    area_b = np.prod(b[:, 2:] - b[:, :2], axis=1)
-    return inter / (area_a[:, None] + area_b[None, :] - inter + 1e-9)
-
-
-def match_detections(boxes: np.ndarray, scores: np.ndarray, truth: np.ndarray) -> np.ndarray:
-    """Greedy matching in score order: 1 for a detection that takes an unmatched true face, else 0."""
-    hits = np.zeros(len(boxes), np.int64)
-    if len(truth) == 0 or len(boxes) == 0:
-        return hits
-    iou = box_iou(boxes, truth)
-    taken = np.zeros(len(truth), bool)
-    for index in np.argsort(-scores):
-        candidates = np.where(~taken & (iou[index] >= IOU_MATCH))[0]
-        if len(candidates):
-            best = candidates[np.argmax(iou[index, candidates])]
-            taken[best] = True
-            hits[index] = 1
-    return hits
+from .metrics import DetectionTally, box_iou, clip_boxes
 
 
 def read_rgb(path: Path) -> np.ndarray:
     return cv2.cvtColor(cv2.imread(str(path)), cv2.COLOR_BGR2RGB)
 
 
-def evaluate_detector(pipe: FacePipeline, data: DataPaths, limit: int = 0) -> dict:
+def evaluate_detector(pipe: FacePipeline, data: DataPaths, limit: int = 0, validation: bool = False) -> dict:
     celeba = data.celeba
+    partition = "train" if validation else "test"
     truth_by_image = {k: g[["x1", "y1", "x2", "y2"]].to_numpy(np.float32)
                       for k, g in celeba.faces_all.groupby("image_id")}
     detector = pipe.detector
     working = detector.config.conf_threshold
     detector.config.conf_threshold = 0.05  # collect low-confidence boxes for the curve
-    all_scores, all_hits, total_truth = [], [], 0
+    tally = DetectionTally()
     try:
-        for image_id in tqdm(celeba.image_ids("test")[: limit or None], desc="detector", mininterval=10):
+        for image_id in tqdm(celeba.image_ids(partition)[: limit or None], desc="detector", mininterval=10):
             image = read_rgb(celeba.wild_dir / image_id)
-            truth = truth_by_image.get(image_id, np.zeros((0, 4), np.float32))
-            height, width = image.shape[:2]
-            truth = truth.copy()
-            truth[:, [0, 2]] = truth[:, [0, 2]].clip(0, width)
-            truth[:, [1, 3]] = truth[:, [1, 3]].clip(0, height)
-            boxes, scores = detector.detect(image)
-            all_scores.append(scores)
-            all_hits.append(match_detections(boxes, scores, truth))
-            total_truth += len(truth)
+            truth = clip_boxes(truth_by_image.get(image_id, np.zeros((0, 4), np.float32)), image.shape)
+            tally.add(*detector.detect(image), truth)
     finally:
         detector.config.conf_threshold = working
-    scores, hits = np.concatenate(all_scores), np.concatenate(all_hits)
-    order = np.argsort(-scores)
-    scores, hits = scores[order], hits[order]
-    true_positives = np.cumsum(hits)
-    recall = true_positives / max(total_truth, 1)
-    precision = true_positives / np.arange(1, len(hits) + 1)
-    at_working = scores >= working
-    eligible = precision >= 0.95
-    return {
-        "photos": int(len(all_scores)),
-        "true_faces": int(total_truth),
-        "conf_threshold": working,
-        "recall": float(hits[at_working].sum() / max(total_truth, 1)),
-        "precision": float(hits[at_working].mean()) if at_working.any() else 0.0,
-        "best_recall_at_precision_0.95": float(recall[eligible].max()) if eligible.any() else 0.0,
-        "curve": {"recall": recall[:: max(1, len(recall) // 200)].tolist(),
-                  "precision": precision[:: max(1, len(recall) // 200)].tolist()},
-    }
+    return tally.summary(working)
 
 
 @dataclass
@@ -128,30 +79,34 @@ class LandmarkPredictions:
                 "detector_fallbacks": int(self.fallback.sum())}
 
 
-def predict_mtfl_landmarks(pipe: FacePipeline, data: DataPaths, limit: int = 0) -> LandmarkPredictions:
+def mtfl_table(data: DataPaths, validation: bool) -> pd.DataFrame:
+    """MTFL's test list, or (validation) the rows of its training list that landmark training holds out."""
+    if not validation:
+        return read_mtfl_list(data.mtfl / "list_landmarks_test.txt")
+    table = read_mtfl_list(data.mtfl / "list_landmarks_train.txt")
+    return table.iloc[np.sort(mtfl_validation_rows(len(table)))].reset_index(drop=True)
+
+
+def predict_mtfl_landmarks(pipe: FacePipeline, data: DataPaths, limit: int = 0,
+                           validation: bool = False) -> LandmarkPredictions:
     """Landmarks of MTFL's test faces (the first `limit` when given), each cut around OUR detector's box."""
-    table = read_mtfl_list(data.mtfl / "list_landmarks_test.txt")
+    table = mtfl_table(data, validation)
     if limit:
         table = table.iloc[:limit]
     predicted, fallback = [], []
     for path in tqdm(table.path, total=len(table), desc="landmarks", mininterval=10):
         image = read_rgb(data.mtfl / path)
-        # MTFL crops are all face: give the detector a frame around it, as in a photo, then shift back.
-        pad = image.shape[0] // 2
-        framed = cv2.copyMakeBorder(image, pad, pad, pad, pad, cv2.BORDER_CONSTANT, value=(114, 114, 114))
-        boxes, scores = pipe.detector.detect(framed)
-        fallback.append(len(boxes) == 0)
-        if len(boxes):
-            box = boxes[np.argmax(scores)] - pad
-        else:
+        box = pipe.detector.detect_in_close_crop(image)
+        fallback.append(box is None)
+        if box is None:
             box = np.array([0, 0, image.shape[1], image.shape[0]], np.float32)
         predicted.append(pipe.landmarks.predict(image, box[None])[0])
     return LandmarkPredictions(paths=list(table.path), truth=mtfl_points(table),
                                predicted=np.stack(predicted), fallback=np.array(fallback))
 
 
-def evaluate_landmarks(pipe: FacePipeline, data: DataPaths, limit: int = 0) -> dict:
-    return predict_mtfl_landmarks(pipe, data, limit).summary()
+def evaluate_landmarks(pipe: FacePipeline, data: DataPaths, limit: int = 0, validation: bool = False) -> dict:
+    return predict_mtfl_landmarks(pipe, data, limit, validation).summary()
 
 
 def celebrity_face(faces, box_row) -> int | None:
@@ -289,13 +244,18 @@ def main() -> None:
     parser.add_argument("--only", choices=["detector", "landmarks", "embedder", "dataset"], action="append")
     parser.add_argument("--limit", type=int, default=0, help="first N items of each set (quick checks)")
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--validation", action="store_true",
+                        help="data for choices instead of the test sets: landmarks on the MTFL faces landmark training "
+                             "holds out; the detector on the CelebA train photos (it trained on them: optimistic)")
     args = parser.parse_args()
 
     torch.set_num_threads(args.threads)
     data = DataPaths.from_root(args.data_root)
     pipe = FacePipeline.load(args.weights)
-    steps = {"detector": evaluate_detector, "landmarks": evaluate_landmarks, "embedder": evaluate_embedder,
-             "dataset": evaluate_dataset}
+    steps = {"detector": partial(evaluate_detector, validation=args.validation),
+             "landmarks": partial(evaluate_landmarks, validation=args.validation)}
+    if not args.validation:
+        steps |= {"embedder": evaluate_embedder, "dataset": evaluate_dataset}
     report = {name: step(pipe, data, args.limit) for name, step in steps.items() if not args.only or name in args.only}
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "evaluation.json").write_text(json.dumps(report, indent=2))

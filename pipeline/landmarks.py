@@ -15,6 +15,16 @@ from torch import nn
 from .config import LandmarkConfig
 from .runtime import Runtime, make_runner
 
+# After a horizontal flip the image-left eye becomes the image-right eye: swap 0<->1 and 3<->4.
+FLIP_ORDER = [1, 0, 2, 4, 3]
+
+
+def flip_points(points: np.ndarray, width: float) -> np.ndarray:
+    """Mirror (..., 5, 2) points in an image `width` wide and swap left/right so the order stays CelebA's."""
+    flipped = points.copy()
+    flipped[..., 0] = width - points[..., 0]
+    return flipped[..., FLIP_ORDER, :]
+
 
 class LandmarkNet(nn.Module):
     """A timm backbone's last feature map -> 1x1 conv -> flatten -> 10 values (x, y of five points).
@@ -116,7 +126,11 @@ class LandmarkRegressor:
         size = self.config.input_size
         frames = [square_frame(square_around_box(box, self.config.box_margin), size) for box in boxes]
         crops = np.stack([warp_to_frame(image, frame, size) for frame in frames])
-        predicted = self.forward(normalise(crops, self.config.mean, self.config.std)).view(-1, 5, 2).numpy()
+        batch = normalise(crops, self.config.mean, self.config.std)
+        predicted = self.forward(batch).view(-1, 5, 2).numpy()
+        if self.config.flip_average:
+            mirrored = self.forward(batch.flip(3).contiguous()).view(-1, 5, 2).numpy()
+            predicted = (predicted + flip_points(mirrored, 1.0)) / 2
         in_image = [points_to_image(points, frame, size) for points, frame in zip(predicted, frames, strict=True)]
         return np.stack(in_image).astype(np.float32)
 

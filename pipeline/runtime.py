@@ -32,12 +32,14 @@ def default_runtime() -> Runtime:
 
 
 def torch_runner(module: nn.Module) -> Runner:
-    """The module itself, in eval mode, without autograd."""
+    """The module itself, in eval mode, without autograd; batches go to the module's device (a GPU while
+    training validates) and outputs come back to the CPU."""
     module.eval()
+    device = next(module.parameters()).device
 
     @torch.inference_mode()
     def run(batch: torch.Tensor) -> torch.Tensor:
-        return module(batch)
+        return module(batch.to(device)).cpu()
 
     return run
 

@@ -6,16 +6,6 @@ import albumentations as A
 import cv2
 import numpy as np
 
-# After a horizontal flip the image-left eye becomes the image-right eye: swap 0<->1 and 3<->4.
-FLIP_ORDER = [1, 0, 2, 4, 3]
-
-
-def flip_points(points: np.ndarray, width: int) -> np.ndarray:
-    """Mirror (5, 2) points for an image of `width` pixels and swap left/right so the order stays CelebA's."""
-    flipped = points.copy()
-    flipped[:, 0] = width - points[:, 0]
-    return flipped[FLIP_ORDER]
-
 
 def landmark_transform(crop_size: int, context: float) -> A.Compose:
     """Geometric and photometric changes for a landmark crop with `context` times the nominal side around it.

@@ -18,3 +18,8 @@ def read_mtfl_list(path: Path) -> pd.DataFrame:
 def mtfl_points(table: pd.DataFrame) -> np.ndarray:
     """All rows' landmarks as an (N, 5, 2) float32 array."""
     return table[LANDMARK_COLUMNS].to_numpy(np.float32).reshape(-1, 5, 2)
+
+
+def mtfl_validation_rows(rows: int, seed: int = 0) -> np.ndarray:
+    """Indices of the 5% of MTFL's training list that landmark training holds out for validation."""
+    return np.random.default_rng(seed).permutation(rows)[: rows // 20]

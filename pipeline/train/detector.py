@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import random
+from dataclasses import replace
 from pathlib import Path
 
 import albumentations as A
@@ -21,7 +22,8 @@ from torch.utils.data import Dataset
 
 from ..config import DEFAULT_WEIGHTS_DIR, DetectorConfig, save_config
 from ..data import DataPaths
-from ..detector import PAD_VALUE, build_yolo, face_yolo_yaml
+from ..detector import PAD_VALUE, FaceDetector, build_yolo, face_yolo_yaml
+from ..metrics import DetectionTally
 from .common import (
     EpochBudget,
     RunLog,
@@ -103,6 +105,25 @@ def collate_photos(items: list[tuple[np.ndarray, np.ndarray]]) -> tuple[torch.Te
     return images.float().div_(255.0), torch.tensor(targets, dtype=torch.float32).reshape(-1, 6)
 
 
+def split_validation(samples: list, count: int, seed: int) -> tuple[list, list]:
+    """(training, validation): `count` photos drawn at random (by `seed`) are held out for validation."""
+    held_out = set(np.random.default_rng(seed).permutation(len(samples))[:count].tolist())
+    return ([s for i, s in enumerate(samples) if i not in held_out],
+            [s for i, s in enumerate(samples) if i in held_out])
+
+
+def validate(model: torch.nn.Module, config: DetectorConfig, samples: list, sizes: list[int]) -> dict[str, float]:
+    """Best recall at precision >= 0.95 on held-out photos, through the inference class at each input size."""
+    results = {}
+    for size in sizes:
+        detector = FaceDetector(model, replace(config, input_size=size, conf_threshold=0.05))
+        tally = DetectionTally()
+        for image, boxes in samples:
+            tally.add(*detector.detect(image), boxes)
+        results[f"val_recall_p95_{size}"] = tally.summary(config.conf_threshold)["best_recall_at_precision_0.95"]
+    return results
+
+
 def export_weights(model: torch.nn.Module, config: DetectorConfig, weights_dir: Path, facts: dict) -> None:
     save_weights(model, weights_dir / "detector.safetensors")
     save_config(config, weights_dir / "detector.json", facts)
@@ -120,6 +141,9 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--limit", type=int, default=0, help="use only the first N photos (smoke runs)")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--holdout", type=int, default=250, help="train photos held out to validate on")
+    parser.add_argument("--val-sizes", default="320,384,448", help="inference sizes validated (comma list)")
+    parser.add_argument("--val-every", type=int, default=10, help="validate every N epochs (and after the last)")
     add_init_argument(parser, "detector.safetensors")
     add_runtime_arguments(parser)
     args = parser.parse_args()
@@ -136,6 +160,8 @@ def main() -> None:
     samples = load_training_set(DataPaths.from_root(args.data_root), "train")
     if args.limit:
         samples = samples[: args.limit]
+    samples, validation = split_validation(samples, args.holdout, args.seed)
+    val_sizes = [int(size) for size in args.val_sizes.split(",")]
     config = DetectorConfig(model_yaml=face_yolo_yaml(), input_size=args.imgsz)
     model = build_yolo(config.model_yaml)
     model.hyp = HYPERPARAMETERS
@@ -165,14 +191,17 @@ def main() -> None:
             running += parts.detach().cpu().numpy()
         save_checkpoint(checkpoint, epoch, {"model": model, "optimizer": optimizer})
         box, obj, cls = (running / max(1, steps)).tolist()
-        log.write(epoch=epoch, box_loss=box, obj_loss=obj, cls_loss=cls, lr=optimizer.param_groups[0]["lr"])
         budget.epoch_done()
         epoch += 1
         epochs = budget.fit(args.epochs, epoch)
+        checked = validate(model, config, validation, val_sizes) if validation and (
+            epoch % args.val_every == 0 or epoch >= epochs) else {}
+        log.write(epoch=epoch - 1, box_loss=box, obj_loss=obj, cls_loss=cls, lr=optimizer.param_groups[0]["lr"],
+                  **checked)
         facts = {"epochs": epoch, "init": str(args.init) if args.init else None,
                  "batch": args.batch, "imgsz": args.imgsz, "lr": args.lr,
                  "optimizer": "AdamW, cosine, warm-up", "photos": len(samples), "partition": "train",
-                 "labels": "faces_all.csv"}
+                 "labels": "faces_all.csv", "validation_photos": len(validation), **checked}
         export_weights(model, config, args.weights_dir, facts)
 
 

@@ -4,8 +4,10 @@
 
 Each face is cut as the pipeline cuts it: a square `box_margin` times the longer side of a face box.
 CelebA faces use their MTCNN boxes from faces_all.csv (what the detector learns to output); MTFL has no
-boxes, so its boxes come from the five points through a box-from-points fit made on CelebA's train faces,
-and box jitter in the augmentation covers the detector's own spread. 5% of MTFL's list is held out as
+boxes, so its faces are cut around our detector's box (`--mtfl-boxes detector`, the default: the crops the
+pipeline will see), or, where it finds nothing, around a box fitted to the five points on CelebA's train
+faces; box jitter in the augmentation covers the remaining spread. MTFL faces whose labels lie away from the
+face the detector finds are left out (see `mtfl_boxes`). 5% of MTFL's list is held out as
 validation; MTFL's test list is only read by the evaluation command.
 """
 
@@ -18,22 +20,26 @@ from pathlib import Path
 import cv2
 import numpy as np
 import torch
+from safetensors.torch import load_file
 from torch.utils.data import Dataset
 
-from ..config import DEFAULT_WEIGHTS_DIR, LandmarkConfig, save_config
+from ..config import DEFAULT_WEIGHTS_DIR, DetectorConfig, LandmarkConfig, load_config, save_config
 from ..data import DataPaths, read_mtfl_list
-from ..data.augment import flip_points, landmark_transform
+from ..data.augment import landmark_transform
 from ..data.celeba import LANDMARK_COLUMNS
-from ..data.mtfl import mtfl_points
+from ..data.mtfl import mtfl_points, mtfl_validation_rows
+from ..detector import FaceDetector, build_yolo
 from ..landmarks import (
     boxes_from_points,
     create_landmark_model,
     crop_square,
     fit_box_from_points,
+    flip_points,
     normalise,
     square_around_box,
 )
 from ..losses import WingLoss
+from ..metrics import box_iou
 from .common import (
     EpochBudget,
     RunLog,
@@ -59,7 +65,35 @@ def stored_crop(image: np.ndarray, box: np.ndarray, points: np.ndarray, config: 
     return crop, (points - [x0, y0]) * (size / side)
 
 
-def load_samples(data: DataPaths, config: LandmarkConfig, seed: int):
+def load_detector(weights_dir: Path, device: str) -> FaceDetector:
+    """The detector of `weights_dir` in PyTorch on `device`, to cut MTFL's faces as inference will."""
+    config = load_config(DetectorConfig, weights_dir / "detector.json")
+    model = build_yolo(config.model_yaml)
+    model.load_state_dict(load_file(str(weights_dir / "detector.safetensors")))
+    return FaceDetector(model.float().to(device), config)
+
+
+def mtfl_boxes(images: list[np.ndarray], from_points: np.ndarray,
+               detector: FaceDetector | None) -> tuple[np.ndarray, np.ndarray]:
+    """(boxes, keep): the detector's box for each MTFL face (the crop the pipeline will cut), or the box fitted
+    to the points where it finds nothing or no detector is given; `keep` is False where the detector's box is
+    not where the labels put the face (IoU < 0.5 with the fitted box).
+
+    A quarter of net_7876's labels sit far above the face they belong to (eyes at the image's top edge):
+    such a face would teach the model to put points on the forehead, so it is left out.
+    """
+    if detector is None:
+        return from_points, np.ones(len(images), bool)
+    found = [detector.detect_in_close_crop(image) for image in images]
+    boxes = np.stack([box if box is not None else fitted for box, fitted in zip(found, from_points, strict=True)])
+    keep = np.array([box is None or box_iou(box[None], fitted[None])[0, 0] >= 0.5
+                     for box, fitted in zip(found, from_points, strict=True)])
+    print(f"MTFL: detector box for {sum(box is not None for box in found)} of {len(found)} faces, "
+          f"{int((~keep).sum())} left out (labels away from the face)")
+    return boxes, keep
+
+
+def load_samples(data: DataPaths, config: LandmarkConfig, seed: int, detector: FaceDetector | None = None):
     """Training and validation (crop, points) lists and the fitted box-from-points coefficients."""
     celeba = data.celeba
     train_ids = set(celeba.image_ids("train"))
@@ -77,13 +111,13 @@ def load_samples(data: DataPaths, config: LandmarkConfig, seed: int):
 
     table = read_mtfl_list(data.mtfl / "list_landmarks_train.txt")
     mtfl = mtfl_points(table)
-    mtfl_boxes = boxes_from_points(mtfl, coefficients)
-    order = np.random.default_rng(seed).permutation(len(table))
-    held_out = set(order[: len(table) // 20].tolist())
+    mtfl_images = [cv2.cvtColor(cv2.imread(str(data.mtfl / path)), cv2.COLOR_BGR2RGB) for path in table.path]
+    boxes, keep = mtfl_boxes(mtfl_images, boxes_from_points(mtfl, coefficients), detector)
+    held_out = set(mtfl_validation_rows(len(table), seed).tolist())
     validation = []
-    for index, (path, box, points) in enumerate(zip(table.path, mtfl_boxes, mtfl, strict=True)):
-        image = cv2.cvtColor(cv2.imread(str(data.mtfl / path)), cv2.COLOR_BGR2RGB)
-        (validation if index in held_out else samples).append(stored_crop(image, box, points, config))
+    for index, (image, box, points) in enumerate(zip(mtfl_images, boxes, mtfl, strict=True)):
+        if keep[index]:
+            (validation if index in held_out else samples).append(stored_crop(image, box, points, config))
     return samples, validation, coefficients
 
 
@@ -155,6 +189,10 @@ def main() -> None:
     add_init_argument(parser, "landmarks.safetensors")
     add_runtime_arguments(parser)
     parser.add_argument("--limit", type=int, default=0, help="use only the first N training faces (smoke runs)")
+    parser.add_argument("--mtfl-boxes", choices=("detector", "points"), default="detector",
+                        help="cut MTFL faces around our detector's boxes (as at inference) or boxes fit to the points")
+    parser.add_argument("--detector-dir", type=Path, default=DEFAULT_WEIGHTS_DIR,
+                        help="folder with detector.safetensors/.json for --mtfl-boxes detector")
     args = parser.parse_args()
 
     budget = EpochBudget(args.budget_minutes)
@@ -163,7 +201,8 @@ def main() -> None:
     torch.manual_seed(args.seed)
     args.out.mkdir(parents=True, exist_ok=True)
     config = LandmarkConfig(backbone=args.backbone, input_size=args.input_size)
-    samples, validation, coefficients = load_samples(DataPaths.from_root(args.data_root), config, args.seed)
+    detector = load_detector(args.detector_dir, args.device) if args.mtfl_boxes == "detector" else None
+    samples, validation, coefficients = load_samples(DataPaths.from_root(args.data_root), config, args.seed, detector)
     config.box_from_points = coefficients.tolist()
     if args.limit:
         samples = samples[: args.limit]
@@ -205,7 +244,8 @@ def main() -> None:
         save_config(config, args.weights_dir / "landmarks.json",
                     {"epochs": epoch, "init": str(args.init) if args.init else None,
                      "batch": args.batch, "lr": args.lr, "train_faces": len(samples),
-                     "val_faces": len(validation), "val_nme_mtfl_heldout": val_nme})
+                     "val_faces": len(validation), "val_nme_mtfl_heldout": val_nme,
+                     "mtfl_boxes": args.mtfl_boxes})
 
 
 if __name__ == "__main__":

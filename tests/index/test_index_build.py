@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 from PIL import Image
 
-from index.build import box_iou, build_index
+from index.build import build_index
 from index.gallery import CROPS_FILE, INDEX_FILE, MANIFEST_FILE, METADATA_FILE, Gallery, pipeline_fingerprint
 
 
@@ -37,12 +37,6 @@ def test_crops_come_back_as_aligned_faces(small_gallery: Gallery) -> None:
 
     assert all(crop.shape == (112, 112, 3) and crop.dtype == np.uint8 for crop in crops)
     assert small_gallery.crops.nbytes / len(crops) < 12_000  # JPEG bytes, not raw 37,632-byte arrays
-
-
-def test_box_iou() -> None:
-    boxes = np.array([[0, 0, 10, 10], [5, 0, 15, 10], [20, 20, 30, 30]], np.float32)
-
-    assert box_iou(boxes[0], boxes) == pytest.approx([1.0, 1 / 3, 0.0])
 
 
 def make_celeba_root(root: Path, photos: dict[str, Path | bytes | np.ndarray]) -> Path:
