@@ -30,12 +30,10 @@ from .synthetic_index import CELEBA_SIZE, synthetic_index
 BREAKDOWN_STEPS = {
     "python": "pass",
     "numpy, OpenCV, Pillow": "import numpy, cv2, PIL.Image",
-    "torch": "import torch",
-    "timm (+ torchvision)": "import timm",
     "faiss, pandas": "import faiss, pandas",
     "aiogram, aiohttp": "import aiogram, aiohttp, aiogram.types",
-    "onnxruntime, onnx": "import onnxruntime, onnx",
-    "models (yolov5 import, ONNX export, sessions)": "from pipeline import FacePipeline; p = FacePipeline.load()",
+    "onnxruntime": "import onnxruntime",
+    "models (ONNX Runtime sessions)": "from pipeline import FacePipeline; p = FacePipeline.load()",
 }
 
 

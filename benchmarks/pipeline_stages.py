@@ -12,8 +12,8 @@ per face, JPEG-encoded). "sum" adds the stages; "photo -> cards" times the bot's
 scikit-learn's cosine similarity against every gallery vector plus a pandas group-by per person (then the
 same crops); "render seed" is a matplotlib 3x3 grid saved as JPEG. Medians of --repeat runs after a
 warm-up (--seed-repeat for the slow seed rows), on `threads` threads for PyTorch/ONNX Runtime, OpenCV and
-BLAS. Start-up: loading the index, the models (ONNX export included), checking the index's fingerprint, and
-the warm-up the bot does. Prints tables and writes JSON.
+BLAS. Start-up: loading the index, the models (exported to ONNX on the first run with new weights), checking
+the index's fingerprint, and the warm-up the bot does. Prints tables and writes JSON.
 """
 
 from __future__ import annotations

@@ -6,8 +6,8 @@ memory and search time at that size without embedding 202,599 photos.
 The vectors are benchmarks/search.py's clustered unit vectors (about 20 faces per identity), in the index
 type Gallery uses at that size (HNSW above 100,000 faces). Metadata rows and crops are the base index's,
 repeated, with the synthetic identities; the manifest carries the base's weights fingerprint, so that the
-weights of the base index accept it. Built once (about 4 minutes on 2 cores) and reused; after new
-weights only the fingerprint is copied again.
+weights of the base index accept it. Built once (about 4 minutes on 2 cores) and reused until Gallery's
+index type for that size changes; after new weights only the fingerprint is copied again.
 """
 
 from __future__ import annotations
@@ -37,7 +37,8 @@ def synthetic_index(base_dir: Path, out_dir: Path, size: int = CELEBA_SIZE) -> P
     base_manifest = json.loads((base_dir / MANIFEST_FILE).read_text())
     manifest_path = out_dir / MANIFEST_FILE
     manifest = json.loads(manifest_path.read_text()) if manifest_path.is_file() else {}
-    if manifest.get("count") != size:
+    index_type = type(create_faiss_index(base_manifest["embedding_size"], size)).__name__
+    if manifest.get("count") != size or manifest.get("index_type") != index_type:
         manifest = build(base_dir, out_dir, size)
     manifest.update({key: base_manifest[key] for key in ("weights_fingerprint", "embedding_size")})
     manifest_path.write_text(json.dumps(manifest, indent=2))

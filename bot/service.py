@@ -15,7 +15,6 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
-import torch
 
 from index.engine import FaceMatches, LookalikeEngine
 from pipeline.card import encode_jpeg
@@ -61,10 +60,9 @@ class LookalikeService:
     def load(cls, settings: Settings) -> LookalikeService:
         """Load the index and the models named in the settings, and warm them up."""
         started = time.perf_counter()
-        # One torch thread per worker: `workers` photos in parallel use `workers` cores, without the
+        # One thread per model call: `workers` photos in parallel use `workers` cores, without the
         # oversubscription (and 10-100x slow-downs measured here) of every worker spawning its own pool.
-        torch.set_num_threads(1)
-        engine = LookalikeEngine.load(settings.index_dir, weights_dir=settings.weights_dir)
+        engine = LookalikeEngine.load(settings.index_dir, weights_dir=settings.weights_dir, threads=1)
         limits = PhotoLimits(max_bytes=settings.max_file_bytes, max_pixels=settings.max_pixels)
         service = cls(engine, limits, settings.quality, settings.max_faces, settings.workers)
         service.warm_up()

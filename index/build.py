@@ -28,7 +28,6 @@ from typing import IO, Any
 import faiss
 import numpy as np
 import pandas as pd
-import torch
 from tqdm import tqdm
 
 from pipeline import FacePipeline
@@ -47,7 +46,6 @@ from .gallery import (
     METADATA_FILE,
     create_faiss_index,
     default_index_dir,
-    pipeline_fingerprint,
 )
 
 logger = logging.getLogger(__name__)
@@ -245,7 +243,7 @@ def build_index(pipeline: FacePipeline, data_root: str | Path, out_dir: str | Pa
     faiss.write_index(index, str(out_dir / INDEX_FILE))
     pd.DataFrame(rows).to_csv(out_dir / METADATA_FILE, index=False)
     manifest = {
-        "weights_fingerprint": pipeline_fingerprint(pipeline),
+        "weights_fingerprint": pipeline.fingerprint,
         "embedding_size": int(embeddings.shape[1]),
         "count": len(rows),
         "index_type": type(index).__name__,
@@ -266,8 +264,8 @@ def add_data_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--data-root", help="folder holding celeba/ (and celeba_align_small/); "
                                             "default $LOOKALIKE_DATA_ROOT")
     parser.add_argument("--threads", type=int, default=1,
-                        help="torch threads for the build (default 1: on a busy machine, more threads make "
-                             "torch's small per-photo calls much slower, not faster)")
+                        help="threads inside each model call (default 1: on a busy machine, more threads "
+                             "make the small per-photo calls much slower, not faster)")
 
 
 def add_build_arguments(parser: argparse.ArgumentParser) -> None:
@@ -290,19 +288,18 @@ def summary(manifest: dict[str, Any], out_dir: Path) -> str:
 
 
 def build_command(args: argparse.Namespace, pipeline: FacePipeline, out_dir: Path, **options: Any) -> int:
-    """Build from --data-root with --threads torch threads and print a summary; 2 when there is no data root."""
+    """Build from --data-root with `pipeline` and print a summary; 2 when there is no data root."""
     try:
         root = data_root(args.data_root)
     except RuntimeError as error:
         print(error, file=sys.stderr)
         return 2
-    torch.set_num_threads(args.threads)
     print(summary(build_index(pipeline, root, out_dir, **options), out_dir))
     return 0
 
 
 def run_build(args: argparse.Namespace) -> int:
-    return build_command(args, FacePipeline.load(args.weights), args.out, limit=args.limit,
+    return build_command(args, FacePipeline.load(args.weights, threads=args.threads), args.out, limit=args.limit,
                          batch_size=args.batch, sources=args.sources)
 
 

@@ -15,8 +15,6 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import torch
-
 from pipeline import FacePipeline
 from pipeline.card import encode_jpeg, similarity_band
 from pipeline.photo import PhotoError, read_photo
@@ -129,7 +127,7 @@ def query_photos(engine: LookalikeEngine, photos: list[Path], args: argparse.Nam
 
 def run_query(args: argparse.Namespace) -> int:
     try:
-        engine = LookalikeEngine.load(args.index, args.weights)
+        engine = LookalikeEngine.load(args.index, args.weights, threads=1)  # one photo at a time: fastest
     except (MissingIndexError, IndexMismatchError) as error:
         print(error, file=sys.stderr)
         return 2
@@ -148,7 +146,7 @@ def current_gallery(pipeline: FacePipeline, index_dir: Path) -> Gallery | None:
 
 def run_demo(args: argparse.Namespace) -> int:
     """Build the index into --index if it is missing or stale, then query the photo (default: the example)."""
-    pipeline = FacePipeline.load(args.weights)
+    pipeline = FacePipeline.load(args.weights, threads=args.threads)
     gallery = current_gallery(pipeline, args.index)
     if gallery is None:
         print(f"No gallery index for these weights in {args.index}/: building it (first run only; "
@@ -185,7 +183,6 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    torch.set_num_threads(1)  # one photo at a time: a single thread is the fastest here (see benchmarks)
     return args.handler(args)
 
 

@@ -18,7 +18,7 @@ import numpy as np
 from pipeline import Face, FacePipeline
 from pipeline.card import render_card
 
-from .gallery import Gallery, Match, pipeline_fingerprint
+from .gallery import Gallery, Match
 
 WEIGHTS_DIR_ENV = "LOOKALIKE_WEIGHTS_DIR"
 
@@ -46,7 +46,7 @@ def default_weights_dir() -> Path | None:
 
 
 def check_same_weights(gallery: Gallery, pipeline: FacePipeline, index_dir: str | Path) -> None:
-    if gallery.weights_fingerprint != pipeline_fingerprint(pipeline):
+    if gallery.weights_fingerprint != pipeline.fingerprint:
         raise IndexMismatchError(
             f"The index in {index_dir}/ was built with other model weights than the ones loaded: rebuild it "
             f"with `lookalike build-index --out {index_dir}` (or delete it and run `lookalike demo`)."
@@ -59,13 +59,15 @@ class LookalikeEngine:
     gallery: Gallery
 
     @classmethod
-    def load(cls, index_dir: str | Path, weights_dir: str | Path | None = None) -> LookalikeEngine:
-        """Load the pipeline (committed weights unless `weights_dir`) and the index built with those weights.
+    def load(cls, index_dir: str | Path, weights_dir: str | Path | None = None,
+             threads: int | None = None) -> LookalikeEngine:
+        """Load the pipeline (committed weights unless `weights_dir`; `threads` inside each model call, see
+        FacePipeline.load) and the index built with those weights.
 
         Raises MissingIndexError when there is no finished index, IndexMismatchError when it is stale.
         """
         gallery = Gallery.load(index_dir)  # first: a missing index fails before the models load
-        pipeline = FacePipeline.load(weights_dir)
+        pipeline = FacePipeline.load(weights_dir, threads=threads)
         check_same_weights(gallery, pipeline, index_dir)
         return cls(pipeline, gallery)
 

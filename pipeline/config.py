@@ -11,6 +11,9 @@ from typing import Any, TypeVar
 PACKAGE_DIR = Path(__file__).resolve().parent
 DEFAULT_WEIGHTS_DIR = PACKAGE_DIR / "weights"
 DATA_ROOT_ENV = "LOOKALIKE_DATA_ROOT"
+ONNX_CACHE_ENV = "LOOKALIKE_ONNX_CACHE"
+# The pipeline's models in the order they run; each has <part>.json and <part>.safetensors in a weights folder.
+PARTS = ("detector", "landmarks", "embedder")
 
 T = TypeVar("T")
 
@@ -24,6 +27,15 @@ def data_root(explicit: str | os.PathLike[str] | None = None) -> Path:
             "(the folder that holds celeba/, celeba_align_small/ and mtfl/)."
         )
     return Path(value).expanduser().resolve()
+
+
+def onnx_cache_root() -> Path:
+    """Where the models exported to ONNX are kept (pipeline/onnx_files.py): $LOOKALIKE_ONNX_CACHE, else
+    lookalike/onnx in the user's cache folder ($XDG_CACHE_HOME, else ~/.cache)."""
+    explicit = os.environ.get(ONNX_CACHE_ENV)
+    if explicit:
+        return Path(explicit).expanduser()
+    return Path(os.environ.get("XDG_CACHE_HOME") or "~/.cache").expanduser() / "lookalike" / "onnx"
 
 
 @dataclass
@@ -78,6 +90,16 @@ def save_config(config: Any, path: Path, extra: dict[str, Any] | None = None) ->
     if extra:
         payload["training"] = extra
     path.write_text(json.dumps(payload, indent=2))
+
+
+PartConfigs = tuple[DetectorConfig, LandmarkConfig, EmbedderConfig]
+
+
+def load_part_configs(weights_dir: Path) -> PartConfigs:
+    """The configs of the three models stored beside their weights, in PARTS order."""
+    return (load_config(DetectorConfig, weights_dir / "detector.json"),
+            load_config(LandmarkConfig, weights_dir / "landmarks.json"),
+            load_config(EmbedderConfig, weights_dir / "embedder.json"))
 
 
 def load_config(cls: type[T], path: Path) -> T:

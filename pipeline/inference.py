@@ -4,17 +4,22 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from .align import align_face
-from .config import DEFAULT_WEIGHTS_DIR, DetectorConfig, EmbedderConfig, LandmarkConfig, load_config
+from .config import DEFAULT_WEIGHTS_DIR, PARTS, PartConfigs, load_part_configs
 from .detector import FaceDetector
 from .embedder import Embedder
 from .face import Face
 from .image import to_rgb
 from .landmarks import LandmarkRegressor
-from .runtime import Runtime, default_runtime
+from .onnx_files import FINGERPRINT_FILE, exported
+from .runtime import Runtime, default_runtime, onnx_runner
+
+if TYPE_CHECKING:
+    from torch import nn
 
 
 @dataclass
@@ -29,26 +34,28 @@ class FacePipeline:
     detector: FaceDetector
     landmarks: LandmarkRegressor
     embedder: Embedder
+    fingerprint: str  # of the weights and configs: an index is valid only for the weights that built it
 
     @classmethod
     def load(cls, weights_dir: str | Path | None = None, runtime: Runtime | None = None,
              threads: int | None = None) -> FacePipeline:
         """Load the committed weights (or those in `weights_dir`): detector, landmarks, embedder + JSON configs.
 
-        `runtime`: "onnx" (ONNX Runtime, the default when it is installed: faster on CPU) or "torch" (see
-        pipeline/runtime.py). `threads`: threads inside one model call on ONNX Runtime (default: torch's
-        setting now; PyTorch itself follows torch.set_num_threads at call time).
+        `runtime`: "onnx" (ONNX Runtime, the default when it is installed: faster on CPU, and torch is not
+        imported once the models are exported, see pipeline/onnx_files.py) or "torch". `threads`: threads inside
+        one model call (default: torch's setting when torch is loaded, else one per physical core).
         """
         folder = Path(weights_dir) if weights_dir is not None else DEFAULT_WEIGHTS_DIR
-        runtime = runtime or default_runtime()
-        return cls(
-            detector=FaceDetector.load(folder / "detector.safetensors",
-                                       load_config(DetectorConfig, folder / "detector.json"), runtime, threads),
-            landmarks=LandmarkRegressor.load(folder / "landmarks.safetensors",
-                                             load_config(LandmarkConfig, folder / "landmarks.json"), runtime, threads),
-            embedder=Embedder.load(folder / "embedder.safetensors",
-                                   load_config(EmbedderConfig, folder / "embedder.json"), runtime, threads),
-        )
+        configs = load_part_configs(folder)
+        if (runtime or default_runtime()) == "torch":
+            models, fingerprint = torch_models(folder, configs, threads)
+        else:
+            onnx_dir = exported(folder)
+            models = [onnx_runner(onnx_dir / f"{part}.onnx", threads) for part in PARTS]
+            fingerprint = (onnx_dir / FINGERPRINT_FILE).read_text()
+        detector, landmarks, embedder = models
+        return cls(detector=FaceDetector(detector, configs[0]), landmarks=LandmarkRegressor(landmarks, configs[1]),
+                   embedder=Embedder(embedder, configs[2]), fingerprint=fingerprint)
 
     @property
     def verification_threshold(self) -> float:
@@ -79,3 +86,15 @@ class FacePipeline:
         points = self.landmarks.predict(rgb, np.asarray(boxes, np.float32))
         crops = np.stack([align_face(rgb, p) for p in points]) if len(points) else np.zeros((0, 112, 112, 3), np.uint8)
         return points, crops
+
+
+def torch_models(weights_dir: Path, configs: PartConfigs, threads: int | None) -> tuple[list[nn.Module], str]:
+    """The three PyTorch models of `weights_dir` and their fingerprint; `threads` sets torch's thread count."""
+    import torch
+
+    from .networks import load_models, weights_fingerprint
+
+    if threads:
+        torch.set_num_threads(threads)
+    models = load_models(weights_dir, configs)
+    return models, weights_fingerprint(configs, models)

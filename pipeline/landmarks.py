@@ -1,19 +1,20 @@
 """The landmark regressor: a timm backbone that reads a square crop around a detector box and returns
-the five points (CelebA order) in units of the crop side (0..1)."""
+the five points (CelebA order) in units of the crop side (0..1). The network is pipeline/networks.py's
+LandmarkNet; this module works on numpy arrays and never imports torch."""
 
 from __future__ import annotations
 
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import cv2
 import numpy as np
-import timm
-import torch
-from safetensors.torch import load_file
-from torch import nn
 
 from .config import LandmarkConfig
-from .runtime import Runtime, make_runner
+from .image import model_input
+from .runtime import Runner, as_runner
+
+if TYPE_CHECKING:
+    from torch import nn
 
 # After a horizontal flip the image-left eye becomes the image-right eye: swap 0<->1 and 3<->4.
 FLIP_ORDER = [1, 0, 2, 4, 3]
@@ -24,30 +25,6 @@ def flip_points(points: np.ndarray, width: float) -> np.ndarray:
     flipped = points.copy()
     flipped[..., 0] = width - points[..., 0]
     return flipped[..., FLIP_ORDER, :]
-
-
-class LandmarkNet(nn.Module):
-    """A timm backbone's last feature map -> 1x1 conv -> flatten -> 10 values (x, y of five points).
-
-    Flattening instead of global average pooling keeps where on the face each feature fired, which is
-    exactly what a coordinate regressor needs.
-    """
-
-    def __init__(self, config: LandmarkConfig) -> None:
-        super().__init__()
-        self.backbone = timm.create_model(config.backbone, pretrained=False, features_only=True, out_indices=(-1,))
-        channels = self.backbone.feature_info.channels()[-1]
-        with torch.no_grad():
-            grid = self.backbone(torch.zeros(1, 3, config.input_size, config.input_size))[-1].shape[-1]
-        self.reduce = nn.Sequential(nn.Conv2d(channels, 64, 1, bias=False), nn.BatchNorm2d(64), nn.ReLU(inplace=True))
-        self.head = nn.Linear(64 * grid * grid, 10)
-
-    def forward(self, images: torch.Tensor) -> torch.Tensor:
-        return self.head(self.reduce(self.backbone(images)[-1]).flatten(1))
-
-
-def create_landmark_model(config: LandmarkConfig) -> LandmarkNet:
-    return LandmarkNet(config)
 
 
 def square_around_box(box: np.ndarray, margin: float) -> tuple[float, float, float]:
@@ -82,33 +59,14 @@ def points_to_image(points: np.ndarray, frame: np.ndarray, size: int) -> np.ndar
     return pixels @ inverse[:, :2].T + inverse[:, 2]
 
 
-def normalise(crops: np.ndarray | torch.Tensor, mean: tuple[float, ...], std: tuple[float, ...],
-              device: str | torch.device = "cpu") -> torch.Tensor:
-    """(N, H, W, 3) uint8 RGB (an array, or a loader's tensor) -> (N, 3, H, W) float on `device`, normalised
-    per channel."""
-    tensor = torch.from_numpy(np.ascontiguousarray(crops)) if isinstance(crops, np.ndarray) else crops
-    tensor = tensor.to(device, non_blocking=True).permute(0, 3, 1, 2).float().div_(255.0)
-    mean_t = torch.tensor(mean, device=device).view(1, 3, 1, 1)
-    std_t = torch.tensor(std, device=device).view(1, 3, 1, 1)
-    return (tensor - mean_t) / std_t
-
-
 class LandmarkRegressor:
     """`predict(image, boxes)` -> (N, 5, 2) landmarks in image pixels."""
 
-    def __init__(self, model: nn.Module, config: LandmarkConfig, runtime: Runtime = "torch",
-                 threads: int | None = None) -> None:
-        self.model = model.eval()
+    def __init__(self, model: Runner | nn.Module, config: LandmarkConfig) -> None:
+        """`model`: the network as a runner (pipeline/runtime.py), or LandmarkNet itself (training, runtime
+        "torch")."""
         self.config = config
-        example = torch.zeros(1, 3, config.input_size, config.input_size)
-        self.forward = make_runner(self.model, example, {0: "batch"}, runtime, threads)
-
-    @classmethod
-    def load(cls, weights: Path, config: LandmarkConfig, runtime: Runtime = "torch",
-             threads: int | None = None) -> LandmarkRegressor:
-        model = create_landmark_model(config)
-        model.load_state_dict(load_file(str(weights)))
-        return cls(model, config, runtime, threads)
+        self.forward = as_runner(model)
 
     def predict(self, image: np.ndarray, boxes: np.ndarray) -> np.ndarray:
         """Points from the detector's boxes, then (config.passes - 1 times) from the boxes those points imply."""
@@ -121,15 +79,14 @@ class LandmarkRegressor:
                 points = self.predict_in_boxes(image, boxes_from_points(points, coefficients))
         return points
 
-    @torch.inference_mode()
     def predict_in_boxes(self, image: np.ndarray, boxes: np.ndarray) -> np.ndarray:
         size = self.config.input_size
         frames = [square_frame(square_around_box(box, self.config.box_margin), size) for box in boxes]
         crops = np.stack([warp_to_frame(image, frame, size) for frame in frames])
-        batch = normalise(crops, self.config.mean, self.config.std)
-        predicted = self.forward(batch).view(-1, 5, 2).numpy()
+        batch = model_input(crops, self.config.mean, self.config.std)
+        predicted = self.forward(batch).reshape(-1, 5, 2)
         if self.config.flip_average:
-            mirrored = self.forward(batch.flip(3).contiguous()).view(-1, 5, 2).numpy()
+            mirrored = self.forward(np.ascontiguousarray(batch[..., ::-1])).reshape(-1, 5, 2)
             predicted = (predicted + flip_points(mirrored, 1.0)) / 2
         in_image = [points_to_image(points, frame, size) for points, frame in zip(predicted, frames, strict=True)]
         return np.stack(in_image).astype(np.float32)

@@ -1,80 +1,72 @@
-"""How the three models run: eagerly in PyTorch, or exported to ONNX (in memory, at load time) and run by
-ONNX Runtime, which is 1.5x (detector) to 4x (one face through the landmark or embedding model) faster on
-a CPU here (`python -m benchmarks.pipeline_stages --runtime torch` against the default, see README.md).
+"""How the three models run: exported to ONNX files once (pipeline/onnx_files.py) and run by ONNX Runtime, or eagerly
+in PyTorch (pipeline/networks.py). ONNX Runtime is 1.5x (detector) to 4x (one face through the landmark or
+embedding model) faster on a CPU here (`python -m benchmarks.pipeline_stages --runtime torch` against the
+default, see README.md), and serving from its files never imports torch.
 
-Both take and return float32 NCHW tensors and agree to about 1e-5 (tests/pipeline/test_runtime.py). The
-PyTorch module stays the reference: its weights are what the index's fingerprint hashes, and the ONNX
-graph is traced from it, so new weights of the same architecture need nothing more. ONNX Runtime runs each
-call on the calling thread, with `threads` threads inside one call, and one session serves several
-threads at once.
+Both run float32 NCHW numpy batches and agree to about 1e-5 (tests/pipeline/test_runtime.py). ONNX Runtime runs
+each call on the calling thread, with `threads` threads inside one call, and one session serves several threads
+at once.
 """
 
 from __future__ import annotations
 
 import importlib.util
-import io
-import warnings
+import sys
 from collections.abc import Callable
-from typing import Literal
+from pathlib import Path
+from typing import TYPE_CHECKING, Literal
 
-import torch
-from torch import nn
+import numpy as np
+
+if TYPE_CHECKING:
+    from torch import nn
 
 Runtime = Literal["onnx", "torch"]
-Runner = Callable[[torch.Tensor], torch.Tensor]
+Runner = Callable[[np.ndarray], np.ndarray]
 ONNX_OPSET = 17
 
 
 def default_runtime() -> Runtime:
-    """"onnx" when onnxruntime and onnx (its exporter needs it) are installed, else "torch"."""
+    """"onnx" when onnxruntime and onnx (the exporter needs it) are installed, else "torch"."""
     available = all(importlib.util.find_spec(name) is not None for name in ("onnxruntime", "onnx"))
     return "onnx" if available else "torch"
 
 
-def torch_runner(module: nn.Module) -> Runner:
-    """The module itself, in eval mode, without autograd; batches go to the module's device (a GPU while
-    training validates) and outputs come back to the CPU."""
-    module.eval()
-    device = next(module.parameters()).device
-
-    @torch.inference_mode()
-    def run(batch: torch.Tensor) -> torch.Tensor:
-        return module(batch.to(device)).cpu()
-
-    return run
+def default_threads() -> int:
+    """torch's thread setting when torch is loaded (training, evaluation and the notebooks set it), else 0:
+    ONNX Runtime's default, one thread per physical core."""
+    torch = sys.modules.get("torch")
+    return torch.get_num_threads() if torch is not None else 0
 
 
-def onnx_runner(module: nn.Module, example: torch.Tensor, dynamic_axes: dict[int, str], threads: int = 1) -> Runner:
-    """The module traced on `example`, exported to ONNX in memory and loaded into an ONNX Runtime session.
+def is_torch_module(model: object) -> bool:
+    """Whether `model` is a PyTorch module, checked without importing torch (no module exists before it is)."""
+    torch = sys.modules.get("torch")
+    return torch is not None and isinstance(model, torch.nn.Module)
 
-    `dynamic_axes` names the input axes that may change between calls (the batch; height and width for the
-    detector); the output's first axis is always dynamic.
-    """
+
+def as_runner(model: Runner | nn.Module) -> Runner:
+    """A runner as it is; a PyTorch module (training, runtime "torch") run on numpy batches."""
+    if is_torch_module(model):
+        from .networks import torch_runner
+
+        return torch_runner(model)
+    return model
+
+
+def onnx_runner(model: Path, threads: int | None = None) -> Runner:
+    """A function batch -> output running the ONNX file `model` in an ONNX Runtime session with `threads` threads
+    inside one call (default: default_threads())."""
     import onnxruntime
 
-    buffer = io.BytesIO()
-    with warnings.catch_warnings(), torch.no_grad():
-        warnings.simplefilter("ignore")  # tracer warnings about Python-side shape checks, exporter deprecations
-        torch.onnx.export(module.eval(), (example,), buffer, input_names=["input"], output_names=["output"],
-                          dynamic_axes={"input": dynamic_axes, "output": {0: "batch"}}, opset_version=ONNX_OPSET,
-                          dynamo=False)
     options = onnxruntime.SessionOptions()
-    options.intra_op_num_threads = threads
+    options.intra_op_num_threads = default_threads() if threads is None else threads
     options.inter_op_num_threads = 1
     options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_ENABLE_ALL
-    session = onnxruntime.InferenceSession(buffer.getvalue(), options, providers=["CPUExecutionProvider"])
+    session = onnxruntime.InferenceSession(str(model), options, providers=["CPUExecutionProvider"])
 
-    def run(batch: torch.Tensor) -> torch.Tensor:
-        (output,) = session.run(None, {"input": batch.contiguous().numpy()})
-        return torch.from_numpy(output)
+    def run(batch: np.ndarray) -> np.ndarray:
+        (output,) = session.run(None, {"input": batch})
+        return output
 
     return run
-
-
-def make_runner(module: nn.Module, example: torch.Tensor, dynamic_axes: dict[int, str], runtime: Runtime,
-                threads: int | None = None) -> Runner:
-    """A function batch -> output for `module` on the chosen runtime; `threads` (default: torch's setting
-    when called) is the number of threads inside one ONNX Runtime call."""
-    if runtime == "torch":
-        return torch_runner(module)
-    return onnx_runner(module, example, dynamic_axes, threads or torch.get_num_threads())

@@ -22,8 +22,9 @@ from torch.utils.data import Dataset
 
 from ..config import DEFAULT_WEIGHTS_DIR, DetectorConfig, save_config
 from ..data import DataPaths
-from ..detector import PAD_VALUE, FaceDetector, build_yolo, face_yolo_yaml
+from ..detector import PAD_VALUE, FaceDetector
 from ..metrics import DetectionTally
+from ..networks import build_yolo, face_yolo_yaml
 from .common import (
     EpochBudget,
     RunLog,

@@ -26,9 +26,8 @@ from ..align import align_face
 from ..config import DEFAULT_WEIGHTS_DIR, EmbedderConfig, save_config
 from ..data import DataPaths
 from ..data.augment import embedder_transform
-from ..embedder import EmbeddingNet
-from ..landmarks import normalise
 from ..losses import ArcFaceMargin, distillation_loss
+from ..networks import EmbeddingNet, normalise
 from .common import (
     EpochBudget,
     RunLog,

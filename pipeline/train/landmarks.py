@@ -28,18 +28,17 @@ from ..data import DataPaths, read_mtfl_list
 from ..data.augment import landmark_transform
 from ..data.celeba import LANDMARK_COLUMNS
 from ..data.mtfl import mtfl_points, mtfl_validation_rows
-from ..detector import FaceDetector, build_yolo
+from ..detector import FaceDetector
 from ..landmarks import (
     boxes_from_points,
-    create_landmark_model,
     crop_square,
     fit_box_from_points,
     flip_points,
-    normalise,
     square_around_box,
 )
 from ..losses import WingLoss
 from ..metrics import box_iou
+from ..networks import build_yolo, create_landmark_model, normalise
 from .common import (
     EpochBudget,
     RunLog,

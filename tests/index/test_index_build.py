@@ -13,7 +13,7 @@ import pytest
 from PIL import Image
 
 from index.build import build_index
-from index.gallery import CROPS_FILE, INDEX_FILE, MANIFEST_FILE, METADATA_FILE, Gallery, pipeline_fingerprint
+from index.gallery import CROPS_FILE, INDEX_FILE, MANIFEST_FILE, METADATA_FILE, Gallery
 
 
 def test_index_directory_holds_index_metadata_crops_and_manifest(small_index: Path, face_pipeline) -> None:
@@ -24,7 +24,7 @@ def test_index_directory_holds_index_metadata_crops_and_manifest(small_index: Pa
 
     assert manifest["count"] == len(metadata) == 13
     assert manifest["embedding_size"] == 256
-    assert manifest["weights_fingerprint"] == pipeline_fingerprint(face_pipeline)
+    assert manifest["weights_fingerprint"] == face_pipeline.fingerprint
     assert set(manifest["sources"]) == {"wild", "align"}
     assert metadata.image_id.is_unique  # 000093.jpg is in both folders and indexed once, from the wild photo
     assert metadata.set_index("image_id").at["000093.jpg", "source"] == "wild"
