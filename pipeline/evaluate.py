@@ -21,7 +21,6 @@ from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 
-import cv2
 import numpy as np
 import pandas as pd
 import torch
@@ -29,12 +28,9 @@ from tqdm import tqdm
 
 from .data import DataPaths, read_mtfl_list
 from .data.mtfl import mtfl_points, mtfl_validation_rows
+from .image import read_rgb
 from .inference import FacePipeline
 from .metrics import DetectionTally, box_iou, clip_boxes
-
-
-def read_rgb(path: Path) -> np.ndarray:
-    return cv2.cvtColor(cv2.imread(str(path)), cv2.COLOR_BGR2RGB)
 
 
 def evaluate_detector(pipe: FacePipeline, data: DataPaths, limit: int = 0, validation: bool = False) -> dict:

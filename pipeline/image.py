@@ -2,7 +2,15 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import cv2
 import numpy as np
+
+
+def read_rgb(path: Path) -> np.ndarray:
+    """An image file (a trusted data set's, not a user's upload: see pipeline/photo.py) as RGB uint8."""
+    return cv2.cvtColor(cv2.imread(str(path)), cv2.COLOR_BGR2RGB)
 
 
 def to_rgb(image: np.ndarray) -> np.ndarray:

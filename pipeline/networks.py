@@ -171,10 +171,6 @@ class LandmarkNet(nn.Module):
         return self.head(self.reduce(self.backbone(images)[-1]).flatten(1))
 
 
-def create_landmark_model(config: LandmarkConfig) -> LandmarkNet:
-    return LandmarkNet(config)
-
-
 class EmbeddingNet(nn.Module):
     """Aligned crop -> embedding (not normalised): a timm backbone's last feature map, a global depthwise-conv
     head (MobileFaceNet style: it keeps where on the face a feature is, which average pooling throws away),

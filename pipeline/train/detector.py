@@ -23,7 +23,8 @@ from torch.utils.data import Dataset
 from ..config import DEFAULT_WEIGHTS_DIR, DetectorConfig, save_config
 from ..data import DataPaths
 from ..detector import PAD_VALUE, FaceDetector
-from ..metrics import DetectionTally
+from ..image import read_rgb
+from ..metrics import DetectionTally, clip_boxes
 from ..networks import build_yolo, face_yolo_yaml
 from .common import (
     EpochBudget,
@@ -70,13 +71,10 @@ def load_training_set(data: DataPaths, partition: str) -> list[tuple[np.ndarray,
     faces = celeba.faces_all.groupby("image_id")
     samples = []
     for image_id in celeba.image_ids(partition):
-        image = cv2.cvtColor(cv2.imread(str(celeba.wild_dir / image_id)), cv2.COLOR_BGR2RGB)
-        height, width = image.shape[:2]
+        image = read_rgb(celeba.wild_dir / image_id)
         boxes = np.zeros((0, 4), np.float32)
         if image_id in faces.groups:
-            boxes = faces.get_group(image_id)[["x1", "y1", "x2", "y2"]].to_numpy(np.float32)
-            boxes[:, [0, 2]] = boxes[:, [0, 2]].clip(0, width)
-            boxes[:, [1, 3]] = boxes[:, [1, 3]].clip(0, height)
+            boxes = clip_boxes(faces.get_group(image_id)[["x1", "y1", "x2", "y2"]].to_numpy(np.float32), image.shape)
             boxes = boxes[(boxes[:, 2] - boxes[:, 0] > 2) & (boxes[:, 3] - boxes[:, 1] > 2)]
         samples.append((image, boxes))
     return samples

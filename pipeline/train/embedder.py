@@ -16,7 +16,6 @@ import argparse
 import random
 from pathlib import Path
 
-import cv2
 import numpy as np
 import torch
 import torch.nn.functional as F
@@ -26,6 +25,7 @@ from ..align import align_face
 from ..config import DEFAULT_WEIGHTS_DIR, EmbedderConfig, save_config
 from ..data import DataPaths
 from ..data.augment import embedder_transform
+from ..image import read_rgb
 from ..losses import ArcFaceMargin, distillation_loss
 from ..networks import EmbeddingNet, normalise
 from .common import (
@@ -50,7 +50,7 @@ def align_all(faces) -> np.ndarray:
     """(N, 112, 112, 3) aligned crops of every training face."""
     crops = []
     for path, points in zip(faces.path, faces.points, strict=True):
-        image = cv2.cvtColor(cv2.imread(str(path)), cv2.COLOR_BGR2RGB)
+        image = read_rgb(path)
         crops.append(align_face(image, points))
     return np.stack(crops)
 

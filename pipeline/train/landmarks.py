@@ -17,10 +17,8 @@ import argparse
 import random
 from pathlib import Path
 
-import cv2
 import numpy as np
 import torch
-from safetensors.torch import load_file
 from torch.utils.data import Dataset
 
 from ..config import DEFAULT_WEIGHTS_DIR, DetectorConfig, LandmarkConfig, load_config, save_config
@@ -29,6 +27,7 @@ from ..data.augment import landmark_transform
 from ..data.celeba import LANDMARK_COLUMNS
 from ..data.mtfl import mtfl_points, mtfl_validation_rows
 from ..detector import FaceDetector
+from ..image import read_rgb
 from ..landmarks import (
     boxes_from_points,
     crop_square,
@@ -38,7 +37,7 @@ from ..landmarks import (
 )
 from ..losses import WingLoss
 from ..metrics import box_iou
-from ..networks import build_yolo, create_landmark_model, normalise
+from ..networks import LandmarkNet, load_model, normalise
 from .common import (
     EpochBudget,
     RunLog,
@@ -67,9 +66,7 @@ def stored_crop(image: np.ndarray, box: np.ndarray, points: np.ndarray, config: 
 def load_detector(weights_dir: Path, device: str) -> FaceDetector:
     """The detector of `weights_dir` in PyTorch on `device`, to cut MTFL's faces as inference will."""
     config = load_config(DetectorConfig, weights_dir / "detector.json")
-    model = build_yolo(config.model_yaml)
-    model.load_state_dict(load_file(str(weights_dir / "detector.safetensors")))
-    return FaceDetector(model.float().to(device), config)
+    return FaceDetector(load_model("detector", weights_dir, config).to(device), config)
 
 
 def mtfl_boxes(images: list[np.ndarray], from_points: np.ndarray,
@@ -78,7 +75,7 @@ def mtfl_boxes(images: list[np.ndarray], from_points: np.ndarray,
     to the points where it finds nothing or no detector is given; `keep` is False where the detector's box is
     not where the labels put the face (IoU < 0.5 with the fitted box).
 
-    A quarter of net_7876's labels sit far above the face they belong to (eyes at the image's top edge):
+    About 40% of net_7876's labels sit far above the face they belong to (eyes near the image's top edge):
     such a face would teach the model to put points on the forehead, so it is left out.
     """
     if detector is None:
@@ -105,12 +102,12 @@ def load_samples(data: DataPaths, config: LandmarkConfig, seed: int, detector: F
     images: dict[str, np.ndarray] = {}
     for image_id, box, points in zip(faces.image_id, celeba_boxes, celeba_points, strict=True):
         if image_id not in images:
-            images = {image_id: cv2.cvtColor(cv2.imread(str(celeba.wild_dir / image_id)), cv2.COLOR_BGR2RGB)}
+            images = {image_id: read_rgb(celeba.wild_dir / image_id)}
         samples.append(stored_crop(images[image_id], box, points, config))
 
     table = read_mtfl_list(data.mtfl / "list_landmarks_train.txt")
     mtfl = mtfl_points(table)
-    mtfl_images = [cv2.cvtColor(cv2.imread(str(data.mtfl / path)), cv2.COLOR_BGR2RGB) for path in table.path]
+    mtfl_images = [read_rgb(data.mtfl / path) for path in table.path]
     boxes, keep = mtfl_boxes(mtfl_images, boxes_from_points(mtfl, coefficients), detector)
     held_out = set(mtfl_validation_rows(len(table), seed).tolist())
     validation = []
@@ -205,7 +202,7 @@ def main() -> None:
     config.box_from_points = coefficients.tolist()
     if args.limit:
         samples = samples[: args.limit]
-    model = create_landmark_model(config)
+    model = LandmarkNet(config)
     start_from_mean_shape(model, samples, config)
     initialise_from(model, args.init)
     model.to(args.device)

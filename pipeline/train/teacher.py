@@ -17,6 +17,7 @@ import numpy as np
 from tqdm import tqdm
 
 from ..data import DataPaths
+from ..image import read_rgb
 from .faces import embedder_training_faces
 
 
@@ -49,7 +50,7 @@ def main() -> None:
     faces = embedder_training_faces(DataPaths.from_root(args.data_root))
     keys, embeddings = [], []
     for row in tqdm(faces.itertuples(), total=len(faces), mininterval=30):
-        image = cv2.cvtColor(cv2.imread(str(row.path)), cv2.COLOR_BGR2RGB)
+        image = read_rgb(row.path)
         points = row.points
         if row.source == "align":  # the half-size aligned photos are small: give dlib twice the pixels
             image = cv2.resize(image, None, fx=2, fy=2, interpolation=cv2.INTER_CUBIC)
