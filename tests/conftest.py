@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-import cv2
 import numpy as np
 import pytest
 
@@ -29,13 +28,11 @@ def face_pipeline():
     return FacePipeline.load(os.environ.get("LOOKALIKE_WEIGHTS_DIR"))
 
 
-def read_rgb(path: Path) -> np.ndarray:
-    return cv2.cvtColor(cv2.imread(str(path)), cv2.COLOR_BGR2RGB)
-
-
 @pytest.fixture(scope="session")
 def celeba_photo(data_root: Path) -> np.ndarray:
     """A test-partition CelebA photo with one clear face."""
+    from pipeline.image import read_rgb
+
     return read_rgb(data_root / "celeba" / "img_celeba" / "182709.jpg")
 
 

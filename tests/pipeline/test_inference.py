@@ -7,13 +7,14 @@ import numpy as np
 import pytest
 
 from pipeline import Face, FacePipeline
+from pipeline.image import read_rgb
 
 # Two test-partition photos of one identity and one photo of another (fixed pair, checked for our model).
 SAME_A, SAME_B, OTHER = "187904.jpg", "191480.jpg", "182709.jpg"
 
 
 def read(data_root: Path, image_id: str) -> np.ndarray:
-    return cv2.cvtColor(cv2.imread(str(data_root / "celeba" / "img_celeba" / image_id)), cv2.COLOR_BGR2RGB)
+    return read_rgb(data_root / "celeba" / "img_celeba" / image_id)
 
 
 def test_a_real_photo_gives_a_complete_face(face_pipeline: FacePipeline, celeba_photo: np.ndarray) -> None:

@@ -14,6 +14,7 @@ import pytest
 
 from pipeline import FacePipeline
 from pipeline.config import DEFAULT_WEIGHTS_DIR, ONNX_CACHE_ENV
+from pipeline.image import read_rgb
 from pipeline.landmarks import LandmarkRegressor
 from pipeline.onnx_files import FINGERPRINT_FILE, exported, weights_key
 from pipeline.runtime import default_runtime
@@ -27,10 +28,6 @@ def pipelines() -> tuple[FacePipeline, FacePipeline]:
     return FacePipeline.load(runtime="torch"), FacePipeline.load(runtime="onnx")
 
 
-def read(path: Path) -> np.ndarray:
-    return cv2.cvtColor(cv2.imread(str(path)), cv2.COLOR_BGR2RGB)
-
-
 def test_onnx_is_the_default_when_installed() -> None:
     assert default_runtime() == "onnx"
 
@@ -39,7 +36,7 @@ def test_onnx_is_the_default_when_installed() -> None:
 @pytest.mark.parametrize("scale", [1.0, 2.7])  # other input shapes than the one the detector was traced at
 def test_both_runtimes_find_the_same_faces(pipelines: tuple[FacePipeline, FacePipeline], data_root: Path,
                                            image_id: str, scale: float) -> None:
-    photo = read(data_root / "celeba" / "img_celeba" / image_id)
+    photo = read_rgb(data_root / "celeba" / "img_celeba" / image_id)
     photo = cv2.resize(photo, None, fx=scale, fy=scale, interpolation=cv2.INTER_CUBIC)
     reference, onnx = (pipe(photo) for pipe in pipelines)
     assert len(onnx) == len(reference) >= 1
@@ -89,7 +86,7 @@ def test_serving_from_exported_files_never_imports_torch(pipelines: tuple[FacePi
                             check=True, cwd=Path(__file__).resolve().parents[2])
     result = json.loads(output.stdout.strip().splitlines()[-1])
     assert result["heavy"] == []
-    (reference,) = pipelines[0](read(photo))
+    (reference,) = pipelines[0](read_rgb(photo))
     assert float(np.asarray(result["embedding"], np.float32) @ reference.embedding) > 0.9999
 
 
