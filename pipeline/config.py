@@ -56,6 +56,8 @@ class LandmarkConfig:
 
     backbone: str = "mobilenetv3_large_100"
     input_size: int = 64
+    # Crop side over the box's longer side. Training cuts its crops at this default; a weights' JSON may set
+    # another margin for inference, chosen on validation (`python -m pipeline.evaluate --landmark-margin`).
     box_margin: float = 1.35
     mean: tuple[float, float, float] = (0.5, 0.5, 0.5)
     std: tuple[float, float, float] = (0.5, 0.5, 0.5)

@@ -5,7 +5,9 @@
 - Detector: recall and precision at IoU 0.5 on the CelebA test photos against every face of
   faces_all.csv, at the configured confidence threshold, plus the precision-recall curve.
 - Landmarks: NME (mean point error / distance between the eye centres) on MTFL's test list (AFLW), with
-  the crop taken from OUR detector's box (the whole image when it finds nothing; counted).
+  the crop taken from OUR detector's box (the whole image when it finds nothing; counted). Also the NME over
+  the faces whose labels agree with that box (`nme_labels_agree`): with `--validation` it leaves out the
+  mislabelled MTFL training faces, and it is the figure the landmark choices were made on.
 - Embedder: verification on the CelebA test identities through the full pipeline on raw photos (the
   celebrity's face = best IoU with list_bbox, else the largest): all same-identity pairs against all
   different-identity pairs, ROC AUC and TPR at FPR 1e-2 and 1e-3. Photos where no face is found are counted.
@@ -30,7 +32,8 @@ from .data import DataPaths, read_mtfl_list
 from .data.mtfl import mtfl_points, mtfl_validation_rows
 from .image import read_rgb
 from .inference import FacePipeline
-from .metrics import DetectionTally, box_iou, clip_boxes
+from .landmarks import boxes_from_points
+from .metrics import DetectionTally, box_iou, clip_boxes, same_faces
 
 
 def evaluate_detector(pipe: FacePipeline, data: DataPaths, limit: int = 0, validation: bool = False) -> dict:
@@ -60,6 +63,9 @@ class LandmarkPredictions:
     truth: np.ndarray  # (N, 5, 2)
     predicted: np.ndarray  # (N, 5, 2)
     fallback: np.ndarray  # (N,) bool: the detector found nothing, the crop was the whole image
+    # (N,) bool: the detector's box and the box fitted to the labelled points frame the same face (IoU >= 0.5).
+    # False on MTFL training faces whose labels sit away from the face (see pipeline/train/landmarks.py).
+    labels_agree: np.ndarray
 
     @property
     def errors(self) -> np.ndarray:
@@ -72,7 +78,9 @@ class LandmarkPredictions:
         errors = self.errors
         return {"faces": int(len(errors)), "nme": float(errors.mean()), "nme_median": float(np.median(errors)),
                 "failure_rate_nme_above_0.1": float((errors > 0.1).mean()),
-                "detector_fallbacks": int(self.fallback.sum())}
+                "detector_fallbacks": int(self.fallback.sum()),
+                "faces_labels_agree": int(self.labels_agree.sum()),
+                "nme_labels_agree": float(errors[self.labels_agree].mean()) if self.labels_agree.any() else 0.0}
 
 
 def mtfl_table(data: DataPaths, validation: bool) -> pd.DataFrame:
@@ -89,16 +97,22 @@ def predict_mtfl_landmarks(pipe: FacePipeline, data: DataPaths, limit: int = 0,
     table = mtfl_table(data, validation)
     if limit:
         table = table.iloc[:limit]
-    predicted, fallback = [], []
+    predicted, fallback, boxes = [], [], []
     for path in tqdm(table.path, total=len(table), desc="landmarks", mininterval=10):
         image = read_rgb(data.mtfl / path)
         box = pipe.detector.detect_in_close_crop(image)
         fallback.append(box is None)
         if box is None:
             box = np.array([0, 0, image.shape[1], image.shape[0]], np.float32)
+        boxes.append(box)
         predicted.append(pipe.landmarks.predict(image, box[None])[0])
-    return LandmarkPredictions(paths=list(table.path), truth=mtfl_points(table),
-                               predicted=np.stack(predicted), fallback=np.array(fallback))
+    truth, fallback = mtfl_points(table), np.array(fallback)
+    coefficients = pipe.landmarks.config.box_from_points
+    labels_agree = ~fallback
+    if coefficients is not None:
+        labels_agree &= same_faces(np.stack(boxes), boxes_from_points(truth, np.asarray(coefficients, np.float32)))
+    return LandmarkPredictions(paths=list(table.path), truth=truth, predicted=np.stack(predicted),
+                               fallback=fallback, labels_agree=labels_agree)
 
 
 def evaluate_landmarks(pipe: FacePipeline, data: DataPaths, limit: int = 0, validation: bool = False) -> dict:
@@ -243,11 +257,15 @@ def main() -> None:
     parser.add_argument("--validation", action="store_true",
                         help="data for choices instead of the test sets: landmarks on the MTFL faces landmark training "
                              "holds out; the detector on the CelebA train photos (it trained on them: optimistic)")
+    parser.add_argument("--landmark-margin", type=float, default=None,
+                        help="cut landmark crops at this margin instead of the configured one (to choose it)")
     args = parser.parse_args()
 
     torch.set_num_threads(args.threads)
     data = DataPaths.from_root(args.data_root)
     pipe = FacePipeline.load(args.weights)
+    if args.landmark_margin is not None:
+        pipe.landmarks.config.box_margin = args.landmark_margin
     steps = {"detector": partial(evaluate_detector, validation=args.validation),
              "landmarks": partial(evaluate_landmarks, validation=args.validation)}
     if not args.validation:

@@ -25,6 +25,13 @@ def box_iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return inter / (area_a[:, None] + area_b[None, :] - inter + 1e-9)
 
 
+def same_faces(boxes: np.ndarray, others: np.ndarray) -> np.ndarray:
+    """(N,) bool: box i and box i of `others` (both (N, 4) x1y1x2y2) frame the same face (IoU >= 0.5)."""
+    if len(boxes) == 0:
+        return np.zeros(0, bool)
+    return np.diagonal(box_iou(boxes, others)) >= IOU_MATCH
+
+
 def match_detections(boxes: np.ndarray, scores: np.ndarray, truth: np.ndarray) -> np.ndarray:
     """Greedy matching in score order: 1 for a detection that takes an unmatched true face, else 0."""
     hits = np.zeros(len(boxes), np.int64)

@@ -36,7 +36,7 @@ from ..landmarks import (
     square_around_box,
 )
 from ..losses import WingLoss
-from ..metrics import box_iou
+from ..metrics import same_faces
 from ..networks import LandmarkNet, load_model, normalise
 from .common import (
     EpochBudget,
@@ -82,8 +82,7 @@ def mtfl_boxes(images: list[np.ndarray], from_points: np.ndarray,
         return from_points, np.ones(len(images), bool)
     found = [detector.detect_in_close_crop(image) for image in images]
     boxes = np.stack([box if box is not None else fitted for box, fitted in zip(found, from_points, strict=True)])
-    keep = np.array([box is None or box_iou(box[None], fitted[None])[0, 0] >= 0.5
-                     for box, fitted in zip(found, from_points, strict=True)])
+    keep = same_faces(boxes, from_points)  # True where the detector found nothing: the box is the fitted one
     print(f"MTFL: detector box for {sum(box is not None for box in found)} of {len(found)} faces, "
           f"{int((~keep).sum())} left out (labels away from the face)")
     return boxes, keep
