@@ -15,21 +15,24 @@ def clip_boxes(boxes: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
     return clipped
 
 
+def paired_iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """IoU of x1y1x2y2 boxes (last axis 4) pair by pair, broadcasting the leading axes."""
+    top_left = np.maximum(a[..., :2], b[..., :2])
+    bottom_right = np.minimum(a[..., 2:4], b[..., 2:4])
+    inter = np.prod(np.clip(bottom_right - top_left, 0, None), axis=-1)
+    area_a = np.prod(a[..., 2:4] - a[..., :2], axis=-1)
+    area_b = np.prod(b[..., 2:4] - b[..., :2], axis=-1)
+    return inter / (area_a + area_b - inter + 1e-9)
+
+
 def box_iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """IoU matrix between (N, 4) and (M, 4) x1y1x2y2 boxes."""
-    top_left = np.maximum(a[:, None, :2], b[None, :, :2])
-    bottom_right = np.minimum(a[:, None, 2:4], b[None, :, 2:4])
-    inter = np.prod(np.clip(bottom_right - top_left, 0, None), axis=2)
-    area_a = np.prod(a[:, 2:4] - a[:, :2], axis=1)
-    area_b = np.prod(b[:, 2:4] - b[:, :2], axis=1)
-    return inter / (area_a[:, None] + area_b[None, :] - inter + 1e-9)
+    return paired_iou(a[:, None, :], b[None, :, :])
 
 
 def same_faces(boxes: np.ndarray, others: np.ndarray) -> np.ndarray:
     """(N,) bool: box i and box i of `others` (both (N, 4) x1y1x2y2) frame the same face (IoU >= 0.5)."""
-    if len(boxes) == 0:
-        return np.zeros(0, bool)
-    return np.diagonal(box_iou(boxes, others)) >= IOU_MATCH
+    return paired_iou(boxes, others) >= IOU_MATCH
 
 
 def match_detections(boxes: np.ndarray, scores: np.ndarray, truth: np.ndarray) -> np.ndarray:
