@@ -35,7 +35,7 @@ from pipeline.card import encode_jpeg
 from pipeline.config import data_root
 from pipeline.data import CelebA, DataPaths
 from pipeline.data.celeba import LANDMARK_COLUMNS, aligned_points
-from pipeline.metrics import box_iou
+from pipeline.metrics import paired_iou
 from pipeline.photo import PhotoError, PhotoLimits, read_photo
 
 from .engine import default_weights_dir
@@ -119,7 +119,7 @@ def celebrity_box(pipeline: FacePipeline, rgb: np.ndarray,
     """(box, detector score, box_from) of the celebrity's face in an in-the-wild photo, or None."""
     boxes, scores = pipeline.detector.detect(rgb)
     if annotated is not None:
-        overlaps = box_iou(annotated[None], boxes)[0]
+        overlaps = paired_iou(annotated, boxes)
         if len(boxes) and overlaps.max() >= MIN_IOU:
             best = int(overlaps.argmax())
             return boxes[best], float(scores[best]), "detector"

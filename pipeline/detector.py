@@ -16,7 +16,7 @@ import numpy as np
 
 from .config import DetectorConfig
 from .image import model_input
-from .metrics import box_iou, clip_boxes
+from .metrics import clip_boxes, paired_iou
 from .runtime import Runner, is_torch_module
 
 if TYPE_CHECKING:
@@ -52,7 +52,7 @@ def non_max_suppression(boxes: np.ndarray, scores: np.ndarray, iou_threshold: fl
     while len(order):
         best, order = order[0], order[1:]
         keep.append(best)
-        order = order[box_iou(boxes[best:best + 1], boxes[order])[0] <= iou_threshold]
+        order = order[paired_iou(boxes[best], boxes[order]) <= iou_threshold]
     return np.asarray(keep, np.int64)
 
 

@@ -33,7 +33,7 @@ from .data.mtfl import mtfl_points, mtfl_validation_rows
 from .image import read_rgb
 from .inference import FacePipeline
 from .landmarks import boxes_from_points
-from .metrics import DetectionTally, box_iou, clip_boxes, same_faces
+from .metrics import DetectionTally, clip_boxes, paired_iou, same_faces
 
 
 def evaluate_detector(pipe: FacePipeline, data: DataPaths, limit: int = 0, validation: bool = False) -> dict:
@@ -126,8 +126,7 @@ def celebrity_face(faces, box_row) -> int | None:
     if box_row is None:
         return 0
     x, y, w, h = box_row
-    truth = np.array([[x, y, x + w, y + h]], np.float32)
-    ious = box_iou(np.stack([f.box for f in faces]), truth)[:, 0]
+    ious = paired_iou(np.stack([f.box for f in faces]), np.array([x, y, x + w, y + h], np.float32))
     return int(np.argmax(ious)) if ious.max() > 0.3 else 0
 
 

@@ -16,7 +16,8 @@ def clip_boxes(boxes: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
 
 
 def paired_iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """IoU of x1y1x2y2 boxes (last axis 4) pair by pair, broadcasting the leading axes."""
+    """IoU of x1y1x2y2 boxes (last axis 4) pair by pair, broadcasting the leading axes: (N, 4) with (N, 4) gives
+    (N,), one box (4,) with (N, 4) gives its IoU with each."""
     top_left = np.maximum(a[..., :2], b[..., :2])
     bottom_right = np.minimum(a[..., 2:4], b[..., 2:4])
     inter = np.prod(np.clip(bottom_right - top_left, 0, None), axis=-1)

@@ -1,13 +1,14 @@
 import numpy as np
 import pytest
 
-from pipeline.metrics import DetectionTally, box_iou, clip_boxes, match_detections, same_faces
+from pipeline.metrics import DetectionTally, box_iou, clip_boxes, match_detections, paired_iou, same_faces
 
 
 def test_box_iou() -> None:
     boxes = np.array([[0, 0, 10, 10], [5, 0, 15, 10], [20, 20, 30, 30]], np.float32)
 
     assert box_iou(boxes[:1], boxes)[0] == pytest.approx([1.0, 1 / 3, 0.0])
+    assert paired_iou(boxes[0], boxes) == pytest.approx([1.0, 1 / 3, 0.0])
 
 
 def test_same_faces_compares_boxes_pairwise_at_iou_one_half_or_more() -> None:
