@@ -3,11 +3,11 @@ server on 127.0.0.1, and simulated users who send it photos: shared by load_test
 
 Either each user sends a photo, waits for the last card of the reply (or a text reply, or a timeout) and
 sends the next 0.1 s later (the bot saturated); or photos arrive at a given rate (Poisson), each from a
-random user who has none in flight. Bounded in count and time. (Without the 0.1 s, a photo sent within
-milliseconds of the last card can reach the bot before it has let go of the user's previous request, and be
-answered "please wait", which no person would see.) Latency is the time from the update being queued on
-the fake server to the last card arriving there (the server's 20-ms getUpdates poll and this side's 5-ms
-check of what arrived are included). All traffic stays on loopback.
+random user who has none in flight. Bounded in count and time. (The 0.1 s stands for a person's pause; a
+photo sent sooner would simply wait in the user's queue behind the previous one.) Cards arrive alone
+(sendPhoto, one face) or as albums (sendMediaGroup, several faces). Latency is the time from the update being
+queued on the fake server to the last card arriving there (the server's 20-ms getUpdates poll and this side's
+5-ms check of what arrived are included). All traffic stays on loopback.
 """
 
 from __future__ import annotations
@@ -41,7 +41,9 @@ MIN_PAUSE_S = 0.1  # between a reply and the same user's next photo
 START_TIMEOUT_S = 180.0
 STOP_TIMEOUT_S = 20.0
 CAPTION = re.compile(r"Face (\d+) of (\d+)")
-KNOWN_TEXTS = {texts.NO_FACE: "no face found", texts.PLEASE_WAIT: "asked to wait"}
+OVERVIEW = re.compile(r"I found \d+ faces")  # the numbered overview that comes before a group photo's cards
+QUEUE_FULL = re.compile(r"You already have \d+ photos? waiting")
+CARD_METHODS = ("sendPhoto", "sendMediaGroup")
 
 
 @dataclass
@@ -82,21 +84,25 @@ class ReplyTracker:
         calls = self.api.calls[:]
         del self.api.calls[:len(calls)]
         for call in calls:
-            if call.method not in ("sendPhoto", "sendMessage"):
+            if call.method not in (*CARD_METHODS, "sendMessage"):
                 continue
             request = self.pending.get(call.chat_id)
             if request is None:  # a late reply to a request that timed out
                 continue
             if call.method == "sendMessage":
-                text = call.fields.get("text", "")
-                self.close(request, KNOWN_TEXTS.get(text, f"text: {text[:40]}"))
-            else:
+                self.close(request, text_error(call.fields.get("text", "")))
+                continue
+            for caption in call.captions():
+                if OVERVIEW.match(caption):
+                    continue
                 request.cards += 1
-                numbered = CAPTION.match(call.fields.get("caption", ""))
+                numbered = CAPTION.match(caption)
                 if numbered is None or numbered.group(1) == numbered.group(2):  # one face, or the last card
                     self.close(request, None)
+                    break
 
     def close(self, request: Request, error: str | None) -> None:
+        """The request is answered (`error` None: with every card)."""
         request.finish(error)
         del self.pending[request.user]
 
@@ -104,6 +110,15 @@ class ReplyTracker:
         while not stop.is_set():
             self.read_calls()
             await asyncio.sleep(POLL_S)
+
+
+def text_error(text: str) -> str:
+    """What a text reply instead of cards means, in short."""
+    if text == texts.no_face():
+        return "no face found"
+    if QUEUE_FULL.match(text):
+        return "queue full"
+    return f"text: {text[:40]}"
 
 
 def cpu_seconds(process: psutil.Process) -> float:
@@ -122,7 +137,7 @@ class BotProcess:
     async def __aenter__(self) -> BotProcess:
         env = {**os.environ, "BOT_TOKEN": self.api.token, "BOT_API_BASE_URL": self.api.base_url,
                "LOOKALIKE_INDEX_DIR": str(self.index_dir.resolve()), "WORKERS": str(self.workers),
-               "COOLDOWN_SECONDS": "0", "LOG_LEVEL": "WARNING"}
+               "LOG_LEVEL": "WARNING"}
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         with self.log_path.open("wb") as log:
             self.process = subprocess.Popen([sys.executable, "run_bot.py"], cwd=REPO, env=env, stdout=log,

@@ -4,7 +4,7 @@
 
 One user sends a photo, waits for its last card, and sends the next (benchmarks/bot_driver.py; the load
 test is the same with many users and photos); the figure is the time from the update being queued on the
-fake server to the last sendPhoto request arriving there (download, decode, models, search, card, upload
+fake server to the card's sendPhoto request arriving there (download, decode, models, search, card, upload
 included). The first photo is a warm-up and not counted. Loopback only (127.0.0.1). Needs a built index.
 """
 

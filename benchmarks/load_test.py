@@ -1,5 +1,5 @@
 """Load test: the real bot (run_bot.py in its own process) against the fake Bot API server on loopback, with
-N simulated users each sending M photos of 1 to 8 real CelebA faces.
+N simulated users each sending M photos of 1 to 8 real CelebA faces (--faces).
 
     python -m benchmarks.load_test [--users 10 50] [--photos-per-user 20] [--rate 0] [--workers 2]
 
@@ -49,7 +49,7 @@ HEADERS = ["users", "photos", "errors", "photos/s", "p50 s", "p95 s", "p99 s", "
 
 
 async def load_test(args: argparse.Namespace) -> dict[str, Any]:
-    photos = findable_photos(args.data_root, args.sizes, range(1, 9))
+    photos = findable_photos(args.data_root, args.sizes, args.faces)
     results: list[RunResult] = []
     async with FakeBotAPI() as api:
         uploaded = upload(api, photos)
@@ -79,6 +79,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rate", type=float, default=0.0, help="photos/s offered by all users; 0: saturate")
     parser.add_argument("--workers", type=int, default=2, help="the bot's WORKERS setting")
     parser.add_argument("--sizes", type=int, nargs="+", default=[640, 1280])
+    parser.add_argument("--faces", type=int, nargs="+", default=list(range(1, 9)),
+                        help="face counts of the photos (default 1 to 8); e.g. 1 2 for portraits and couples")
     parser.add_argument("--settle", type=int, default=100, help="photos before memory counts as warmed up")
     parser.add_argument("--timeout-s", type=float, default=60.0)
     parser.add_argument("--time-limit-s", type=float, default=900.0)

@@ -97,7 +97,7 @@ def stage_actions(service: LookalikeService, vectors: np.ndarray,
                   data: bytes) -> tuple[int, dict[str, Callable[[], object]]]:
     """(faces found, one action per stage and seed column) for one photo; each stage gets the outputs of the
     stage before it, computed once here."""
-    pipe, gallery, threshold = service.engine.pipeline, service.engine.gallery, service.engine.threshold
+    pipe, gallery = service.engine.pipeline, service.engine.gallery
     rgb = decode_photo(data)
     boxes, _ = pipe.detector.detect(rgb)
     points = pipe.landmarks.predict(rgb, boxes)
@@ -115,7 +115,7 @@ def stage_actions(service: LookalikeService, vectors: np.ndarray,
         "align": lambda: [align_face(rgb, p) for p in points],
         "embed": lambda: pipe.embedder.embed(crops),
         "search": lambda: [gallery.search(e, TOP) for e in embeddings],
-        "render": lambda: [encode_jpeg(render_card(c, m, threshold)) for c, m in zip(crops, found, strict=True)],
+        "render": lambda: [encode_jpeg(render_card(c, m, gallery.scale)) for c, m in zip(crops, found, strict=True)],
         "photo -> cards": lambda: service.describe_photo(data),
         "search seed": lambda: [seed_search(gallery, vectors, e) for e in embeddings],
         "render seed": lambda: [seed_card(c, m) for c, m in zip(crops, found, strict=True)],

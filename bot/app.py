@@ -12,17 +12,20 @@ import re
 
 from aiogram import Bot, Dispatcher
 from aiogram.client.telegram import TelegramAPIServer
+from aiogram.utils.i18n import SimpleI18nMiddleware
 from aiogram.webhook.aiohttp_server import SimpleRequestHandler, setup_application
 from aiohttp import web
 
 from index.engine import IndexMismatchError
 from index.gallery import MissingIndexError
 
+from .albums import AlbumMiddleware
 from .config import ConfigError, Settings
 from .handlers import create_routers
+from .i18n import create_i18n
+from .queue import InMemoryUserQueue
 from .retry import RetryMiddleware, TelegramSession
 from .service import LookalikeService
-from .throttle import UserThrottle
 
 
 def create_bot(settings: Settings) -> Bot:
@@ -36,8 +39,16 @@ def create_bot(settings: Settings) -> Bot:
 
 
 def create_dispatcher(settings: Settings, service: LookalikeService) -> Dispatcher:
-    """A Dispatcher with every router; handlers receive `settings`, `service` and `throttle` by name."""
-    dispatcher = Dispatcher(settings=settings, service=service, throttle=UserThrottle(settings.cooldown_s))
+    """A Dispatcher with every router; handlers receive `settings`, `service`, `queue` and `i18n` by name.
+
+    Middlewares, outermost first: albums are collected into one update (bot/albums.py), then the user's
+    language is chosen (aiogram's i18n, bot/i18n.py).
+    """
+    i18n = create_i18n()
+    dispatcher = Dispatcher(settings=settings, service=service, queue=InMemoryUserQueue(settings.queue_length),
+                            i18n=i18n)
+    dispatcher.message.outer_middleware(AlbumMiddleware(settings.album_wait_s))
+    SimpleI18nMiddleware(i18n).setup(dispatcher)
     dispatcher.include_routers(*create_routers())
     return dispatcher
 

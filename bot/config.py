@@ -55,7 +55,8 @@ class Settings:
     weights_dir: Path | None = None  # None: the weights committed in pipeline/weights
     max_faces: int = 10
     workers: int = 2  # photos processed at the same time
-    cooldown_s: float = 3.0  # pause after a user's request before the next one is accepted
+    queue_length: int = 5  # a user's photos waiting behind the one being answered; past it the bot says so
+    album_wait_s: float = 1.0  # how long the photos of one album (one media_group_id) are collected
     max_file_bytes: int = 20 * 1024 * 1024  # the cloud Bot API lets bots download at most 20 MB
     max_pixels: int = 40_000_000
     quality: QualityThresholds = field(default_factory=QualityThresholds)
@@ -65,6 +66,8 @@ class Settings:
     def __post_init__(self) -> None:
         if self.max_faces < 1 or self.workers < 1:
             raise ConfigError("MAX_FACES and WORKERS must be at least 1")
+        if self.queue_length < 0 or self.album_wait_s < 0:
+            raise ConfigError("QUEUE_LENGTH and ALBUM_WAIT_SECONDS must not be negative")
         if self.log_level not in logging.getLevelNamesMapping():
             raise ConfigError(f"LOG_LEVEL={self.log_level!r} is not a logging level such as INFO or DEBUG")
 
@@ -84,7 +87,8 @@ class Settings:
             weights_dir=Path(weights_dir) if weights_dir else None,
             max_faces=parse(values, "MAX_FACES", int, 10),
             workers=parse(values, "WORKERS", int, 2),
-            cooldown_s=parse(values, "COOLDOWN_SECONDS", float, 3.0),
+            queue_length=parse(values, "QUEUE_LENGTH", int, 5),
+            album_wait_s=parse(values, "ALBUM_WAIT_SECONDS", float, 1.0),
             max_file_bytes=int(parse(values, "MAX_FILE_MB", float, 20.0) * 1024 * 1024),
             max_pixels=parse(values, "MAX_PIXELS", int, 40_000_000),
             quality=QualityThresholds(

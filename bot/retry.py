@@ -43,7 +43,7 @@ logger = logging.getLogger(__name__)
 
 RETRYABLE = (TelegramRetryAfter, TelegramServerError, TelegramNetworkError, ClientDecodeError)
 # Besides every get* method: requests that may be repeated because a repetition changes nothing users see.
-REPEATABLE_METHODS = frozenset({"sendChatAction", "setWebhook", "deleteWebhook"})
+REPEATABLE_METHODS = frozenset({"sendChatAction", "setWebhook", "deleteWebhook", "setMyCommands"})
 
 
 class OutcomeUnknownError(TelegramNetworkError):

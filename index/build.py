@@ -9,6 +9,10 @@ present): the face fills the frame at a known place, so no detector runs; a box 
 landmark positions goes straight to the landmark model. A photo id in both folders is indexed once, from
 the in-the-wild photo. Photos without a face are counted and listed; unreadable files are skipped with a
 warning. The directory's layout is described in index.gallery.
+
+With faces_extra in the data root (index/extra.py), the build also measures each gallery's look-alike scale on
+people in no gallery (index/scale.py, scale.json) and, unless --no-named, builds the named people's gallery
+in NAMED_DIR, checked on held-out photos of them (its manifest's `held_out_top1`).
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ import argparse
 import json
 import logging
 import math
+import shutil
 import sys
 import time
 from collections.abc import Collection, Iterable, Iterator
@@ -39,14 +44,19 @@ from pipeline.metrics import paired_iou
 from pipeline.photo import PhotoError, PhotoLimits, read_photo
 
 from .engine import default_weights_dir
+from .extra import ExtraConfig, ExtraSplit, extra_folder, read_crop, read_crops, split_extra
 from .gallery import (
     CROPS_FILE,
     INDEX_FILE,
     MANIFEST_FILE,
     METADATA_FILE,
+    NAMED_DIR,
+    SCALE_FILE,
+    Gallery,
     create_faiss_index,
     default_index_dir,
 )
+from .scale import ScaleConfig, measure_scale, write_scale
 
 logger = logging.getLogger(__name__)
 
@@ -68,13 +78,15 @@ class GalleryFace:
     image_id: str
     identity: int
     partition: int
-    source: str  # "wild" or "align"
-    # "detector", "annotation" (the list_bbox row: no detection overlapped it) or "geometry" (aligned photo)
+    source: str  # "wild" or "align"; a named face's collection ("pubfig", "tmdb", ...)
+    # "detector", "annotation" (the list_bbox row: no detection overlapped it), "geometry" (aligned photo) or
+    # "aligned" (a named face: the crop came aligned)
     box_from: str
     box: np.ndarray
     score: float  # detector confidence; NaN when the box did not come from the detector
     landmarks: np.ndarray
     crop: np.ndarray
+    name: str = ""  # a named person's; CelebA's people have numbers only
 
 
 @dataclass
@@ -198,7 +210,7 @@ def metadata_row(face: GalleryFace, crop_offset: int, crop_size: int) -> dict[st
     x1, y1, x2, y2 = (round(float(v), 1) for v in face.box)
     points = face.landmarks.reshape(-1)
     return {
-        "image_id": face.image_id, "identity": face.identity, "partition": face.partition,
+        "image_id": face.image_id, "identity": face.identity, "name": face.name, "partition": face.partition,
         "source": face.source, "box_from": face.box_from, "x1": x1, "y1": y1, "x2": x2, "y2": y2,
         "score": round(face.score, 4),
         **{name: round(float(v), 1) for name, v in zip(LANDMARK_COLUMNS, points, strict=True)},
@@ -216,12 +228,83 @@ def append_crops(faces: list[GalleryFace], crops_file: IO[bytes]) -> list[dict[s
     return rows
 
 
+def named_faces(folder: Path, rows: pd.DataFrame) -> Iterator[GalleryFace]:
+    """The named gallery's faces: faces_extra crops, aligned already."""
+    whole = np.array([0, 0, 112, 112], np.float32)
+    for row in tqdm(list(rows.itertuples(index=False)), desc="named faces", unit="face"):
+        yield GalleryFace(image_id=row.path, identity=int(row.identity), partition=-1, source=row.source,
+                          box_from="aligned", box=whole, score=float(row.score), landmarks=row.points,
+                          crop=read_crop(folder, row.path), name=row.name)
+
+
+def write_gallery(pipeline: FacePipeline, faces: Iterable[GalleryFace], out_dir: Path,
+                  batch_size: int) -> Gallery | None:
+    """faces.index, faces.csv and crops.bin of `faces` in `out_dir` (no manifest yet); the gallery, or None
+    when there was no face."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    rows: list[dict[str, Any]] = []
+    vectors: list[np.ndarray] = []
+    with open(out_dir / CROPS_FILE, "wb") as crops_file:
+        for batch in chunks(faces, batch_size):
+            vectors.append(pipeline.embed_crops(np.stack([face.crop for face in batch]), batch_size))
+            rows.extend(append_crops(batch, crops_file))
+    if not rows:
+        return None
+    embeddings = np.concatenate(vectors)
+    index = create_faiss_index(embeddings.shape[1], len(embeddings))
+    index.add(embeddings)
+    faiss.write_index(index, str(out_dir / INDEX_FILE))
+    metadata = pd.DataFrame(rows)
+    metadata.to_csv(out_dir / METADATA_FILE, index=False)
+    return Gallery(index, metadata, np.zeros(0, np.uint8), {})
+
+
+def write_manifest(out_dir: Path, manifest: dict[str, Any]) -> dict[str, Any]:
+    (out_dir / MANIFEST_FILE).write_text(json.dumps(manifest, indent=2))
+    return manifest
+
+
+def unseen_people_text(split: ExtraSplit) -> str:
+    counts = split.unseen["source"].value_counts()
+    return "faces_extra, one photo each: " + ", ".join(f"{count} {source}" for source, count in counts.items())
+
+
+def build_named(pipeline: FacePipeline, folder: Path, split: ExtraSplit, out_dir: Path, batch_size: int,
+                unseen: np.ndarray, scale_config: ScaleConfig) -> dict[str, Any]:
+    """The named people's gallery in `out_dir`, its scale, and how often a held-out photo of a named person
+    finds that person first (`held_out_top1`); its manifest."""
+    started = time.perf_counter()
+    (out_dir / MANIFEST_FILE).unlink(missing_ok=True)
+    gallery = write_gallery(pipeline, named_faces(folder, split.gallery), out_dir, batch_size)
+    if gallery is None:
+        raise RuntimeError(f"No named face in {folder}: build with --no-named.")
+    write_scale(out_dir, measure_scale(gallery, unseen, scale_config), unseen_people_text(split))
+    held_out = pipeline.embed_crops(read_crops(folder, split.held_out), batch_size)
+    found = [str(gallery.names[gallery.nearest(vector, 1)[0][0]]) for vector in held_out]
+    return write_manifest(out_dir, {
+        "weights_fingerprint": pipeline.fingerprint,
+        "embedding_size": int(held_out.shape[1]) if len(held_out) else pipeline.embedder.config.embedding_size,
+        "count": len(gallery),
+        "people": int(split.gallery["name"].nunique()),
+        "index_type": type(gallery.index).__name__,
+        "built_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "build_seconds": round(time.perf_counter() - started, 1),
+        "sources": {source: str(folder / source) for source in sorted(split.gallery["source"].unique())},
+        "held_out": split.held_out["path"].tolist(),
+        "held_out_top1": round(float(np.mean(np.array(found) == split.held_out["name"].to_numpy())), 4)
+        if found else None,
+    })
+
+
 def build_index(pipeline: FacePipeline, data_root: str | Path, out_dir: str | Path, limit: int | None = None,
                 batch_size: int = 64, sources: Iterable[str] = SOURCES,
-                image_ids: Collection[str] | None = None) -> dict[str, Any]:
+                image_ids: Collection[str] | None = None, named: bool = False,
+                extra: ExtraConfig | None = None, scale: ScaleConfig | None = None) -> dict[str, Any]:
     """Build the index directory `out_dir` from the CelebA photos under `data_root`; return its manifest.
 
     `limit` takes at most that many photos from each source; `image_ids` restricts the build to those photos.
+    With faces_extra in `data_root`, each gallery gets its look-alike scale, and `named` adds the named
+    gallery (`extra`: which faces go where).
     """
     started = time.perf_counter()
     paths, out_dir, sources = DataPaths.from_root(data_root), Path(out_dir), list(sources)
@@ -229,24 +312,29 @@ def build_index(pipeline: FacePipeline, data_root: str | Path, out_dir: str | Pa
     (out_dir / MANIFEST_FILE).unlink(missing_ok=True)  # the old index is invalid from here on
     only = set(image_ids) if image_ids is not None else None
     skipped = SkippedPhotos()
-    rows: list[dict[str, Any]] = []
-    vectors: list[np.ndarray] = []
-    with open(out_dir / CROPS_FILE, "wb") as crops_file:
-        for batch in chunks(gallery_faces(pipeline, paths, sources, limit, only, skipped), batch_size):
-            vectors.append(pipeline.embed_crops(np.stack([face.crop for face in batch]), batch_size))
-            rows.extend(append_crops(batch, crops_file))
-    if not rows:
+    gallery = write_gallery(pipeline, gallery_faces(pipeline, paths, sources, limit, only, skipped), out_dir,
+                            batch_size)
+    if gallery is None:
         raise RuntimeError(f"No face found in any photo under {paths.root}: nothing to index.")
-    embeddings = np.concatenate(vectors)
-    index = create_faiss_index(embeddings.shape[1], len(embeddings))
-    index.add(embeddings)
-    faiss.write_index(index, str(out_dir / INDEX_FILE))
-    pd.DataFrame(rows).to_csv(out_dir / METADATA_FILE, index=False)
-    manifest = {
+    folder, scale = extra_folder(paths.root), scale or ScaleConfig()
+    (out_dir / SCALE_FILE).unlink(missing_ok=True)
+    named_manifest = None
+    if folder is not None:
+        split = split_extra(folder, extra or ExtraConfig())
+        unseen = pipeline.embed_crops(read_crops(folder, split.unseen), batch_size)
+        write_scale(out_dir, measure_scale(gallery, unseen, scale), unseen_people_text(split))
+        if named:
+            named_manifest = build_named(pipeline, folder, split, out_dir / NAMED_DIR, batch_size, unseen, scale)
+    else:
+        logger.warning("no faces_extra in %s: the index gets no look-alike scale (grey cards) and no named "
+                       "gallery", paths.root)
+    if named_manifest is None:
+        shutil.rmtree(out_dir / NAMED_DIR, ignore_errors=True)
+    return write_manifest(out_dir, {
         "weights_fingerprint": pipeline.fingerprint,
-        "embedding_size": int(embeddings.shape[1]),
-        "count": len(rows),
-        "index_type": type(index).__name__,
+        "embedding_size": int(gallery.index.d),
+        "count": len(gallery),
+        "index_type": type(gallery.index).__name__,
         "built_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "build_seconds": round(time.perf_counter() - started, 1),
         "data_root": str(paths.root),
@@ -254,9 +342,9 @@ def build_index(pipeline: FacePipeline, data_root: str | Path, out_dir: str | Pa
         "photos_without_face_count": len(skipped.no_face),
         "photos_without_face": skipped.no_face,
         "corrupt_files_skipped": skipped.corrupt,
-    }
-    (out_dir / MANIFEST_FILE).write_text(json.dumps(manifest, indent=2))
-    return manifest
+        "scale": (out_dir / SCALE_FILE).is_file(),
+        "named": NAMED_DIR if named_manifest is not None else None,
+    })
 
 
 def add_data_arguments(parser: argparse.ArgumentParser) -> None:
@@ -266,6 +354,9 @@ def add_data_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--threads", type=int, default=1,
                         help="threads inside each model call (default 1: on a busy machine, more threads "
                              "make the small per-photo calls much slower, not faster)")
+    parser.add_argument("--named", action=argparse.BooleanOptionalAction, default=None,
+                        help="add the named people of faces_extra as a second gallery (default: when the data "
+                             "root has faces_extra)")
 
 
 def add_build_arguments(parser: argparse.ArgumentParser) -> None:
@@ -282,9 +373,17 @@ def add_build_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def summary(manifest: dict[str, Any], out_dir: Path) -> str:
-    return (f"Indexed {manifest['count']} faces into {out_dir}/ ({manifest['index_type']}) in "
+    text = (f"Indexed {manifest['count']} faces into {out_dir}/ ({manifest['index_type']}) in "
             f"{manifest['build_seconds']:.0f} s; {manifest['photos_without_face_count']} photos without a "
             f"face, {len(manifest['corrupt_files_skipped'])} unreadable files skipped.")
+    if manifest["named"]:
+        named = json.loads((out_dir / manifest["named"] / MANIFEST_FILE).read_text())
+        text += f" Named gallery: {named['count']} faces of {named['people']} people"
+        if named["held_out"]:
+            text += (f"; a held-out photo of a named person finds that person first in {named['held_out_top1']:.0%}"
+                     f" of {len(named['held_out'])}")
+        text += "."
+    return text
 
 
 def build_command(args: argparse.Namespace, pipeline: FacePipeline, out_dir: Path, **options: Any) -> int:
@@ -294,7 +393,8 @@ def build_command(args: argparse.Namespace, pipeline: FacePipeline, out_dir: Pat
     except RuntimeError as error:
         print(error, file=sys.stderr)
         return 2
-    print(summary(build_index(pipeline, root, out_dir, **options), out_dir))
+    named = args.named if args.named is not None else extra_folder(root) is not None
+    print(summary(build_index(pipeline, root, out_dir, named=named, **options), out_dir))
     return 0
 
 

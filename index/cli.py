@@ -3,6 +3,7 @@
     lookalike demo --data-root ../shared/data     build the index if missing, then query the example photo
     lookalike query PHOTO [PHOTO ...] [--top 8] [--out DIR] [--json]
     lookalike build-index --data-root ../shared/data [--out DIR] [--limit N]
+    lookalike compare A.jpg [B.jpg] [--out DIR] [--json]   how similar two faces are
 
 The index directory is --index, else $LOOKALIKE_INDEX_DIR, else index_data/ in the current directory.
 """
@@ -12,14 +13,18 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from pipeline import FacePipeline
-from pipeline.card import encode_jpeg, similarity_band
+from pipeline.card import ENGLISH, LookalikeScale, encode_jpeg
 from pipeline.photo import PhotoError, read_photo
 
 from .build import add_build_arguments, add_data_arguments, build_command, run_build
+from .compare_command import add_compare_command
 from .engine import (
     FaceMatches,
     IndexMismatchError,
@@ -27,8 +32,9 @@ from .engine import (
     LookupResult,
     check_same_weights,
     default_weights_dir,
+    named_gallery,
 )
-from .gallery import Gallery, MissingIndexError, default_index_dir
+from .gallery import Gallery, Match, MissingIndexError, default_index_dir
 
 EXAMPLE_PHOTO = Path(__file__).resolve().parents[1] / "examples" / "astronaut.jpg"
 NO_FACE_MESSAGE = "no face found. Try a sharp, well-lit photo with a front-facing face that is not too small."
@@ -46,61 +52,100 @@ def add_query_arguments(parser: argparse.ArgumentParser) -> None:
                         help="model weights folder (default $LOOKALIKE_WEIGHTS_DIR, else the committed ones)")
 
 
-def write_cards(engine: LookalikeEngine, result: LookupResult, photo: Path, out_dir: Path) -> list[Path]:
-    """One card JPEG per face: OUT/<photo name>_face<N>.jpg."""
+@dataclass
+class WrittenCards:
+    overview: Path | None  # OUT/<photo name>_overview.jpg, for a photo of several faces
+    cards: list[Path]  # OUT/<photo name>_face<N>.jpg, one per face searched
+
+
+def write_cards(engine: LookalikeEngine, rgb: np.ndarray, result: LookupResult, photo: Path,
+                out_dir: Path) -> WrittenCards:
+    """The overview (several faces) and one card JPEG per face, as the bot sends them."""
     out_dir.mkdir(parents=True, exist_ok=True)
+    overview = engine.overview(rgb, result)
+    overview_path = out_dir / f"{photo.stem}_overview.jpg" if overview is not None else None
+    if overview_path is not None:
+        overview_path.write_bytes(encode_jpeg(overview))
     paths = []
     for number, face_matches in enumerate(result.faces, start=1):
         path = out_dir / f"{photo.stem}_face{number}.jpg"
         path.write_bytes(encode_jpeg(engine.card(face_matches)))
         paths.append(path)
-    return paths
+    return WrittenCards(overview_path, paths)
 
 
-def face_table(face_matches: FaceMatches, threshold: float) -> list[str]:
+def band_name(similarity: float, scale: LookalikeScale | None) -> str:
+    return scale.band(similarity).name if scale is not None else "-"
+
+
+def face_table(face_matches: FaceMatches, scale: LookalikeScale | None) -> list[str]:
     lines = [f"  {'rank':>4}  {'identity':>8}  {'image id':<12}  {'similarity':>10}  match"]
     for match in face_matches.matches:
-        band = similarity_band(match.similarity, threshold).name
         lines.append(f"  {match.rank:>4}  {match.identity:>8}  {match.image_id:<12}  "
-                     f"{match.similarity:>10.3f}  {band}")
+                     f"{match.similarity:>10.3f}  {band_name(match.similarity, scale)}")
     return lines
 
 
-def report_text(photo: Path, result: LookupResult, cards: list[Path], threshold: float) -> str:
+def found_text(result: LookupResult) -> str:
+    """What was found (never a claim about what the photo holds) and what is shown."""
+    text = f"I found {result.found} face{'s' if result.found != 1 else ''}"
+    if result.skipped:
+        text += f": here are the {len(result.faces)} largest ({result.skipped} more not searched)"
+    return text + "."
+
+
+def scale_text(scale: LookalikeScale | None) -> str:
+    if scale is None:
+        return "(this index has no look-alike scale: rebuild it with faces_extra in the data root)"
+    return "(" + "; ".join(rule for _, rule in ENGLISH.legend(scale)) + ")"
+
+
+def report_text(engine: LookalikeEngine, photo: Path, result: LookupResult, written: WrittenCards) -> str:
     if not result.faces:
         return f"{photo}: {NO_FACE_MESSAGE}"
-    lines = []
-    for number, (face_matches, card) in enumerate(zip(result.faces, cards, strict=True), start=1):
+    lines = [f"{photo}: {found_text(result)}"]
+    if written.overview is not None:
+        lines.append(f"  overview (faces numbered): {written.overview}")
+    for number, (face_matches, card) in enumerate(zip(result.faces, written.cards, strict=True), start=1):
         face = face_matches.face
         box = ", ".join(f"{v:.0f}" for v in face.box)
         lines.append(f"{photo}: face {number} of {len(result.faces)} "
                      f"(box {box}, detector score {face.score:.2f})")
-        lines.extend(face_table(face_matches, threshold))
+        lines.extend(face_table(face_matches, engine.gallery.scale))
+        if face_matches.named is not None:
+            named, scale = face_matches.named, engine.named.scale if engine.named is not None else None
+            lines.append(f"  closest named celebrity: {named.name} ({named.image_id}), similarity "
+                         f"{named.similarity:.3f}, {band_name(named.similarity, scale)}")
         lines.append(f"  card: {card}")
-    if result.skipped:
-        lines.append(f"({result.skipped} smaller faces not searched)")
-    lines.append(f"(similarity is cosine; the embedder calls two faces the same person from {threshold:.3f})")
+    lines.append(scale_text(engine.gallery.scale))
     return "\n".join(lines)
 
 
-def report_json(photo: Path, result: LookupResult, cards: list[Path], threshold: float) -> dict[str, Any]:
+def match_json(match: Match) -> dict[str, Any]:
+    return {"rank": match.rank, "identity": match.identity, "name": match.name or None,
+            "image_id": match.image_id, "similarity": round(match.similarity, 4)}
+
+
+def report_json(engine: LookalikeEngine, photo: Path, result: LookupResult,
+                written: WrittenCards) -> dict[str, Any]:
+    scale = engine.gallery.scale
     return {
         "photo": str(photo),
-        "threshold": threshold,
         "message": None if result.faces else NO_FACE_MESSAGE,
+        "found_faces": result.found,
         "skipped_faces": result.skipped,
+        "overview": str(written.overview) if written.overview is not None else None,
+        "scale": asdict(scale) if scale is not None else None,
         "faces": [
             {
+                "number": face_matches.number,
                 "box": [round(float(v), 1) for v in face_matches.face.box],
                 "score": round(face_matches.face.score, 4),
                 "card": str(card),
-                "matches": [
-                    {"rank": m.rank, "identity": m.identity, "image_id": m.image_id,
-                     "similarity": round(m.similarity, 4)}
-                    for m in face_matches.matches
-                ],
+                "matches": [{**match_json(m), "band": band_name(m.similarity, scale)} for m in face_matches.matches],
+                "named": match_json(face_matches.named) if face_matches.named is not None else None,
             }
-            for face_matches, card in zip(result.faces, cards, strict=True)
+            for face_matches, card in zip(result.faces, written.cards, strict=True)
         ],
     }
 
@@ -113,11 +158,11 @@ def query_photo(engine: LookalikeEngine, photo: Path, args: argparse.Namespace) 
         print(f"{photo}: cannot read this photo ({error})", file=sys.stderr)
         return 1
     result = engine.lookup(rgb, top=args.top, max_faces=args.max_faces)
-    cards = write_cards(engine, result, photo, args.out)
+    written = write_cards(engine, rgb, result, photo, args.out)
     if args.json:
-        print(json.dumps(report_json(photo, result, cards, engine.threshold)))
+        print(json.dumps(report_json(engine, photo, result, written)))
     else:
-        print(report_text(photo, result, cards, engine.threshold))
+        print(report_text(engine, photo, result, written))
     return 0
 
 
@@ -155,7 +200,8 @@ def run_demo(args: argparse.Namespace) -> int:
         if status:
             return status
         gallery = Gallery.load(args.index)
-    return query_photos(LookalikeEngine(pipeline, gallery), [args.photo], args)
+    return query_photos(LookalikeEngine(pipeline, gallery, named_gallery(gallery, pipeline, args.index)), [args.photo],
+                        args)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -178,6 +224,8 @@ def build_parser() -> argparse.ArgumentParser:
     add_data_arguments(demo)
     add_query_arguments(demo)
     demo.set_defaults(handler=run_demo)
+
+    add_compare_command(commands)
     return parser
 
 

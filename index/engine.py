@@ -2,7 +2,10 @@
 
     engine = LookalikeEngine.load("index_data")
     result = engine.lookup(rgb)                       # LookupResult: one FaceMatches per face, largest first
+    overview = engine.overview(rgb, result)           # RGB uint8 array with numbered faces; None for one face
     card = engine.card(result.faces[0])               # RGB uint8 array; pipeline.card.encode_jpeg for bytes
+
+For a photo of several faces, the overview goes first and each card is titled with its face's number there.
 
 Nothing is mutated after loading, so one engine can serve lookups from several threads at once.
 """
@@ -10,13 +13,13 @@ Nothing is mutated after loading, so one engine can serve lookups from several t
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from pipeline import Face, FacePipeline
-from pipeline.card import render_card
+from pipeline.card import ENGLISH, CardText, render_card, render_overview
 
 from .gallery import Gallery, Match
 
@@ -31,12 +34,20 @@ class IndexMismatchError(RuntimeError):
 class FaceMatches:
     face: Face
     matches: list[Match]
+    number: int | None = None  # the face's number on the photo's overview; None when the photo has one face
+    named: Match | None = None  # the closest named person, when the index has a named gallery
 
 
 @dataclass
 class LookupResult:
     faces: list[FaceMatches]  # largest face first
     skipped: int  # faces found beyond max_faces, not searched
+    skipped_boxes: list[np.ndarray] = field(default_factory=list)  # their boxes
+
+    @property
+    def found(self) -> int:
+        """Faces the detector found (what a reply may state: what was found, not what the photo holds)."""
+        return len(self.faces) + self.skipped
 
 
 def default_weights_dir() -> Path | None:
@@ -53,10 +64,21 @@ def check_same_weights(gallery: Gallery, pipeline: FacePipeline, index_dir: str 
         )
 
 
+def named_gallery(gallery: Gallery, pipeline: FacePipeline, index_dir: str | Path) -> Gallery | None:
+    """The named gallery that `gallery`'s build added to `index_dir`, or None when it added none."""
+    folder = gallery.manifest.get("named")
+    if not folder:
+        return None
+    named = Gallery.load(Path(index_dir) / folder)
+    check_same_weights(named, pipeline, index_dir)
+    return named
+
+
 @dataclass(frozen=True)
 class LookalikeEngine:
     pipeline: FacePipeline
     gallery: Gallery
+    named: Gallery | None = None  # the named people's gallery (index/extra.py), when the index has one
 
     @classmethod
     def load(cls, index_dir: str | Path, weights_dir: str | Path | None = None,
@@ -69,22 +91,43 @@ class LookalikeEngine:
         gallery = Gallery.load(index_dir)  # first: a missing index fails before the models load
         pipeline = FacePipeline.load(weights_dir, threads=threads)
         check_same_weights(gallery, pipeline, index_dir)
-        return cls(pipeline, gallery)
+        return cls(pipeline, gallery, named_gallery(gallery, pipeline, index_dir))
 
     @property
     def threshold(self) -> float:
-        """The embedder's verification threshold: the cards' colours are calibrated on it."""
+        """The embedder's verification threshold (same person or not: /compare), never shown on the cards."""
         return self.pipeline.verification_threshold
 
     def lookup(self, rgb: np.ndarray, top: int = 8, max_faces: int = 10) -> LookupResult:
-        """Every face in the photo (largest first, at most `max_faces`) with its `top` look-alikes."""
+        """Every face in the photo (largest first, at most `max_faces`) with its `top` look-alikes, the closest
+        named person, and its number (1, 2, ... in this order) when the photo has several faces."""
         faces = self.pipeline(rgb)
         searched = faces[:max_faces]
+        numbered = len(faces) > 1
         return LookupResult(
-            faces=[FaceMatches(face, self.gallery.search(face.embedding, top)) for face in searched],
+            faces=[self.face_matches(face, top, number if numbered else None)
+                   for number, face in enumerate(searched, start=1)],
             skipped=len(faces) - len(searched),
+            skipped_boxes=[face.box for face in faces[max_faces:]],
         )
 
-    def card(self, face_matches: FaceMatches, note: str | None = None) -> np.ndarray:
-        """The result card of one face (RGB uint8), colours calibrated on this pipeline's threshold."""
-        return render_card(face_matches.face.crop, face_matches.matches, self.threshold, note)
+    def face_matches(self, face: Face, top: int = 8, number: int | None = None) -> FaceMatches:
+        """One face's look-alikes and closest named person."""
+        named = self.named.search(face.embedding, 1)[0] if self.named is not None else None
+        return FaceMatches(face, self.gallery.search(face.embedding, top), number, named)
+
+    def card(self, face_matches: FaceMatches, note: str | None = None, text: CardText = ENGLISH) -> np.ndarray:
+        """The result card of one face (RGB uint8): colours on each gallery's look-alike scale, titled with the
+        face's overview number when it has one; `text` gives its words in another language."""
+        return render_card(face_matches.face.crop, face_matches.matches, self.gallery.scale, note,
+                           number=face_matches.number, named=face_matches.named,
+                           named_scale=self.named.scale if self.named is not None else None, text=text)
+
+    def overview(self, rgb: np.ndarray, result: LookupResult) -> np.ndarray | None:
+        """The photo scaled for a phone with each searched face's box and number, and the boxes of the faces
+        found beyond the limit (RGB uint8), to send before the cards; None unless the photo has several faces."""
+        numbered = [face for face in result.faces if face.number is not None]
+        if not numbered:
+            return None
+        return render_overview(rgb, [face.face.box for face in numbered], [face.number for face in numbered],
+                               result.skipped_boxes)

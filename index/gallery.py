@@ -3,13 +3,20 @@
 An index directory (written by index.build) holds
 
     faces.index     the FAISS index of the gallery's unit embeddings; vector i is row i of faces.csv
-    faces.csv       one row per gallery face: image_id, identity, partition, source, box_from, box (x1, y1,
-                    x2, y2), detection score, the five landmarks, and where its crop lies in crops.bin
+    faces.csv       one row per gallery face: image_id, identity, name (a named person's, empty for CelebA,
+                    whose people are known by number only), partition, source (the photo's collection: "wild"
+                    or "align" for CelebA, "pubfig", "tmdb", ... for named sets), box_from, box (x1, y1, x2,
+                    y2), detection score, the five landmarks, and where its crop lies in crops.bin
     crops.bin       the aligned 112x112 crops as JPEG bytes, one after another (the card needs them, so the
                     bot never needs the CelebA folder at run time)
     manifest.json   what built it: the pipeline's weights fingerprint, embedding size, count, build date,
                     source folders, photos without a face and corrupt files skipped; written last, so a
                     directory without it is an unfinished build
+    scale.json      the look-alike scale of this gallery (index/scale.py): where the card's colour bands
+                    start, measured on people who are not in it; absent when the build had no such people
+
+The CelebA gallery's directory may hold a second gallery of named people in NAMED_DIR (same layout), whose
+closest person each card adds; the main manifest is written after it.
 """
 
 from __future__ import annotations
@@ -26,10 +33,14 @@ import numpy as np
 import pandas as pd
 from PIL import Image
 
+from pipeline.card import LookalikeScale
+
 INDEX_FILE = "faces.index"
 METADATA_FILE = "faces.csv"
 CROPS_FILE = "crops.bin"
 MANIFEST_FILE = "manifest.json"
+SCALE_FILE = "scale.json"
+NAMED_DIR = "named"
 INDEX_DIR_ENV = "LOOKALIKE_INDEX_DIR"
 DEFAULT_INDEX_DIR = "index_data"
 
@@ -52,13 +63,15 @@ class MissingIndexError(FileNotFoundError):
 
 @dataclass
 class Match:
-    """One look-alike: rank (1 = most similar), CelebA identity, photo, cosine similarity, aligned crop."""
+    """One look-alike: rank (1 = most similar), identity (CelebA's number, or a named gallery's own), photo,
+    cosine similarity, aligned crop, and the person's name in a named gallery (else empty)."""
 
     rank: int
     identity: int
     image_id: str
     similarity: float
     crop: np.ndarray
+    name: str = ""
 
 
 def default_index_dir() -> Path:
@@ -104,6 +117,12 @@ def best_per_identity(rows: np.ndarray, similarities: np.ndarray,
     return best
 
 
+def read_scale(index_dir: Path) -> LookalikeScale | None:
+    """The gallery's look-alike scale (scale.json's `scale`), or None when it was built without one."""
+    path = index_dir / SCALE_FILE
+    return LookalikeScale(**json.loads(path.read_text())["scale"]) if path.is_file() else None
+
+
 def decode_crop(data: bytes) -> np.ndarray:
     return np.asarray(Image.open(io.BytesIO(data)).convert("RGB"))
 
@@ -122,12 +141,15 @@ class Gallery:
     """A loaded index directory. Read-only after loading, so concurrent searches from threads are safe."""
 
     def __init__(self, index: faiss.Index, metadata: pd.DataFrame, crops: np.ndarray,
-                 manifest: dict[str, Any]) -> None:
+                 manifest: dict[str, Any], scale: LookalikeScale | None = None) -> None:
         self.index = index
         self.metadata = metadata
         self.crops = crops
         self.manifest = manifest
+        self.scale = scale
         self.identities = metadata["identity"].to_numpy(np.int64)
+        names = metadata["name"] if "name" in metadata else pd.Series(index=metadata.index, dtype=object)
+        self.names = names.astype(object).where(names.notna(), "").astype(str).to_numpy()
         # Plain arrays for the per-match look-ups: pandas' .at costs more than the search itself here.
         self.image_ids = metadata["image_id"].to_numpy()
         self.crop_offsets = metadata["crop_offset"].to_numpy(np.int64)
@@ -142,7 +164,7 @@ class Gallery:
         crops = np.memmap(index_dir / CROPS_FILE, dtype=np.uint8, mode="r")
         if index.ntotal != len(metadata):
             raise ValueError(f"{index_dir}: {index.ntotal} vectors but {len(metadata)} metadata rows")
-        return cls(index, metadata, crops, manifest)
+        return cls(index, metadata, crops, manifest, read_scale(index_dir))
 
     def __len__(self) -> int:
         return self.index.ntotal
@@ -156,8 +178,9 @@ class Gallery:
         start = int(self.crop_offsets[row])
         return decode_crop(self.crops[start:start + int(self.crop_sizes[row])].tobytes())
 
-    def search(self, embedding: np.ndarray, k: int = 8) -> list[Match]:
-        """The k most similar identities (the best face of each), most similar first; fewer if fewer exist."""
+    def nearest(self, embedding: np.ndarray, k: int = 8) -> list[tuple[int, float]]:
+        """(row, similarity) of the k most similar identities (the best face of each), most similar first;
+        fewer if fewer exist."""
         # One thread per query: for a single vector, OpenMP start-up costs more than it saves (see
         # benchmarks/search.py). The setting is per calling thread, so it is made here, where searches run.
         faiss.omp_set_num_threads(1)
@@ -167,10 +190,13 @@ class Gallery:
             similarities, rows = self.index.search(query, fetch, params=search_parameters(self.index, fetch))
             best = best_per_identity(rows[0], similarities[0], self.identities)
             if len(best) >= k or fetch >= len(self):
-                break
+                return best[:k]
             fetch = min(len(self), fetch * 4)
+
+    def search(self, embedding: np.ndarray, k: int = 8) -> list[Match]:
+        """The k most similar identities as look-alikes (the best face of each, its crop decoded)."""
         return [
             Match(rank=rank, identity=int(self.identities[row]), similarity=similarity,
-                  image_id=str(self.image_ids[row]), crop=self.crop(row))
-            for rank, (row, similarity) in enumerate(best[:k], start=1)
+                  image_id=str(self.image_ids[row]), crop=self.crop(row), name=str(self.names[row]))
+            for rank, (row, similarity) in enumerate(self.nearest(embedding, k), start=1)
         ]

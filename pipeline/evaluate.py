@@ -11,6 +11,8 @@
 - Embedder: verification on the CelebA test identities through the full pipeline on raw photos (the
   celebrity's face = best IoU with list_bbox, else the largest): all same-identity pairs against all
   different-identity pairs, ROC AUC and TPR at FPR 1e-2 and 1e-3. Photos where no face is found are counted.
+  With `--validation`, the same on the in-the-wild train identities that embedder training holds out: what
+  runs are compared on, and where the verification threshold (FPR 1e-2) is read.
 - Dataset: how many faces the detector finds in every in-the-wild CelebA photo (all partitions), beside the
   count in faces_all.csv: photos without a face, with one, with several.
 """
@@ -34,6 +36,7 @@ from .image import read_rgb
 from .inference import FacePipeline
 from .landmarks import boxes_from_points
 from .metrics import DetectionTally, clip_boxes, paired_iou, same_faces
+from .train.faces import validation_image_ids
 
 
 def evaluate_detector(pipe: FacePipeline, data: DataPaths, limit: int = 0, validation: bool = False) -> dict:
@@ -149,14 +152,15 @@ def roc(genuine: np.ndarray, impostor: np.ndarray) -> dict:
     return result
 
 
-def embed_test_photos(pipe: FacePipeline, data: DataPaths,
-                      image_ids: list[str]) -> tuple[np.ndarray, np.ndarray, int]:
-    """The celebrity's embedding in each in-the-wild photo through the full pipeline, with its identity.
+def celebrity_crops(pipe: FacePipeline, data: DataPaths,
+                    image_ids: list[str]) -> tuple[np.ndarray, np.ndarray, int]:
+    """The celebrity's aligned crop in each in-the-wild photo through the full pipeline, with its identity.
 
-    Returns (embeddings (M, D), identities (M,), photos without a face); M is the number of photos with one.
+    Returns (crops (M, 112, 112, 3), identities (M,), photos without a face); M is the number of photos with
+    one. Any embedder (ours or a teacher) can then be measured on the same crops.
     """
     celeba = data.celeba
-    embeddings, identities, missing = [], [], 0
+    crops, identities, missing = [], [], 0
     for image_id in tqdm(image_ids, desc="verification", mininterval=10):
         faces = pipe(read_rgb(celeba.wild_dir / image_id))
         row = celeba.boxes.loc[image_id].to_numpy() if image_id in celeba.boxes.index else None
@@ -164,9 +168,17 @@ def embed_test_photos(pipe: FacePipeline, data: DataPaths,
         if chosen is None:
             missing += 1
             continue
-        embeddings.append(faces[chosen].embedding)
+        crops.append(faces[chosen].crop)
         identities.append(int(celeba.identities[image_id]))
-    return np.stack(embeddings), np.array(identities), missing
+    return np.stack(crops), np.array(identities), missing
+
+
+def verification(embeddings: np.ndarray, identities: np.ndarray, missing: int) -> dict:
+    """ROC figures of all pairs of these embeddings, with how many photos and identities they cover."""
+    result = roc(*pair_scores(embeddings, identities))
+    result.update({"photos": len(identities) + missing, "photos_without_face": missing,
+                   "identities": int(len(set(identities.tolist())))})
+    return result
 
 
 def pair_scores(embeddings: np.ndarray, identities: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -177,12 +189,13 @@ def pair_scores(embeddings: np.ndarray, identities: np.ndarray) -> tuple[np.ndar
     return similarity[upper][same], similarity[upper][~same]
 
 
-def evaluate_embedder(pipe: FacePipeline, data: DataPaths, limit: int = 0) -> dict:
-    embeddings, identities, missing = embed_test_photos(pipe, data, data.celeba.image_ids("test")[: limit or None])
-    result = roc(*pair_scores(embeddings, identities))
-    result.update({"photos": len(identities) + missing, "photos_without_face": missing,
-                   "identities": int(len(set(identities.tolist()))),
-                   "configured_threshold": pipe.verification_threshold})
+def evaluate_embedder(pipe: FacePipeline, data: DataPaths, limit: int = 0, validation: bool = False) -> dict:
+    """Verification on the test identities, or (`validation`) on the train identities embedder training holds
+    out: the figure runs are compared on, and whose threshold at FPR 1e-2 is the verification threshold."""
+    image_ids = validation_image_ids(data) if validation else data.celeba.image_ids("test")
+    crops, identities, missing = celebrity_crops(pipe, data, image_ids[: limit or None])
+    result = verification(pipe.embed_crops(crops), identities, missing)
+    result["configured_threshold"] = pipe.verification_threshold
     return result
 
 
@@ -255,7 +268,8 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--validation", action="store_true",
                         help="data for choices instead of the test sets: landmarks on the MTFL faces landmark training "
-                             "holds out; the detector on the CelebA train photos (it trained on them: optimistic)")
+                             "holds out; the detector on the CelebA train photos (it trained on them: optimistic); the "
+                             "embedder on the train identities its training holds out")
     parser.add_argument("--landmark-margin", type=float, default=None,
                         help="cut landmark crops at this margin instead of the configured one (to choose it)")
     args = parser.parse_args()
@@ -266,9 +280,10 @@ def main() -> None:
     if args.landmark_margin is not None:
         pipe.landmarks.config.box_margin = args.landmark_margin
     steps = {"detector": partial(evaluate_detector, validation=args.validation),
-             "landmarks": partial(evaluate_landmarks, validation=args.validation)}
+             "landmarks": partial(evaluate_landmarks, validation=args.validation),
+             "embedder": partial(evaluate_embedder, validation=args.validation)}
     if not args.validation:
-        steps |= {"embedder": evaluate_embedder, "dataset": evaluate_dataset}
+        steps |= {"dataset": evaluate_dataset}
     report = {name: step(pipe, data, args.limit) for name, step in steps.items() if not args.only or name in args.only}
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "evaluation.json").write_text(json.dumps(report, indent=2))

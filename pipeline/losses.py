@@ -65,5 +65,14 @@ class ArcFaceMargin(nn.Module):
 
 
 def distillation_loss(student: torch.Tensor, teacher: torch.Tensor) -> torch.Tensor:
-    """1 - cosine between the student's projection and the teacher's embedding, averaged over the batch."""
+    """1 - cosine between the student's embedding (or its projection) and the teacher's, averaged over the batch."""
     return (1.0 - F.cosine_similarity(student, teacher, dim=1)).mean()
+
+
+def relational_distillation_loss(student: torch.Tensor, teacher: torch.Tensor) -> torch.Tensor:
+    """Mean squared difference between the batch's pairwise cosines as the student sees them and as the
+    teacher does (off the diagonal): it teaches how faces relate, whatever the embedding's orientation."""
+    student, teacher = F.normalize(student, dim=1), F.normalize(teacher, dim=1)
+    difference = student @ student.T - teacher @ teacher.T
+    off_diagonal = ~torch.eye(len(student), dtype=torch.bool, device=student.device)
+    return difference[off_diagonal].pow(2).mean()

@@ -11,6 +11,7 @@ at once.
 from __future__ import annotations
 
 import importlib.util
+import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -20,6 +21,11 @@ import numpy as np
 
 if TYPE_CHECKING:
     from torch import nn
+
+# ONNX Runtime's Linux wheels record telemetry (a device id and an event database under
+# ~/.cache/Microsoft/DeveloperTools/.onnxruntime, a session file in the temp folder) as soon as the module is
+# imported, before disable_telemetry_events() can be called; this variable, read at import, turns that off.
+TELEMETRY_OFF = ("ORT_DISABLE_TELEMETRY", "1")
 
 Runtime = Literal["onnx", "torch"]
 Runner = Callable[[np.ndarray], np.ndarray]
@@ -57,8 +63,10 @@ def as_runner(model: Runner | nn.Module) -> Runner:
 def onnx_runner(model: Path, threads: int | None = None) -> Runner:
     """A function batch -> output running the ONNX file `model` in an ONNX Runtime session with `threads` threads
     inside one call (default: default_threads())."""
+    os.environ.setdefault(*TELEMETRY_OFF)
     import onnxruntime
 
+    onnxruntime.disable_telemetry_events()
     options = onnxruntime.SessionOptions()
     options.intra_op_num_threads = default_threads() if threads is None else threads
     options.inter_op_num_threads = 1

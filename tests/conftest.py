@@ -61,3 +61,46 @@ def small_gallery(small_index: Path):
     from index.gallery import Gallery
 
     return Gallery.load(small_index)
+
+
+# A small index with a named gallery (index/extra.py): the small CelebA gallery's photos plus ten named
+# people of faces_extra; used by the index and the bot tests.
+# The first ten people, by name, with five portraits each in faces_extra's tmdb set (one of some also has
+# photos in another set): one photo of each is held out of the named gallery.
+NAMED_PEOPLE = ("Abigail Breslin", "Adeline Rudolph", "Adria Arjona", "Ai Kayano", "Akshay Kumar", "Alan Ritchson",
+                "Alan Tudyk", "Alexa Davalos", "Alexander Skarsgård", "Alexandra Daddario")
+
+
+@pytest.fixture(scope="session")
+def named_people() -> tuple[str, ...]:
+    return NAMED_PEOPLE
+
+
+@pytest.fixture(scope="session")
+def named_config():
+    from index.extra import ExtraConfig
+
+    return ExtraConfig(names=NAMED_PEOPLE, unlabelled_people=200, unseen_named_share=0.0)
+
+
+@pytest.fixture(scope="session")
+def named_index(face_pipeline, data_root: Path, small_gallery, named_config,
+                tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The small gallery's photos again, with the named gallery of NAMED_PEOPLE and both scales."""
+    if not (data_root / "faces_extra").is_dir():
+        pytest.skip("no faces_extra in the data root")
+    from index.build import build_index
+
+    out_dir = tmp_path_factory.mktemp("named_index")
+    build_index(face_pipeline, data_root, out_dir, image_ids=list(small_gallery.image_ids), named=True,
+                extra=named_config)
+    return out_dir
+
+
+@pytest.fixture(scope="session")
+def named_engine(face_pipeline, named_index: Path):
+    from index.engine import LookalikeEngine, named_gallery
+    from index.gallery import Gallery
+
+    gallery = Gallery.load(named_index)
+    return LookalikeEngine(face_pipeline, gallery, named_gallery(gallery, face_pipeline, named_index))

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from aiogram import Router
 
-from . import errors, fallback, lookup, start
+from . import compare, errors, fallback, lookup, start
 
 
 def create_routers() -> list[Router]:
     """Fresh routers (a router can belong to one dispatcher only), most specific first."""
-    return [start.create_router(), lookup.create_router(), fallback.create_router(), errors.create_router()]
+    return [start.create_router(), compare.create_router(), lookup.create_router(), fallback.create_router(),
+            errors.create_router()]

@@ -12,6 +12,7 @@ from aiogram import Router
 from aiogram.types import ErrorEvent
 
 from .. import texts
+from ..replies import reply_text
 from ..retry import OutcomeUnknownError
 
 logger = logging.getLogger(__name__)
@@ -22,7 +23,7 @@ async def apologise(event: ErrorEvent) -> None:
         return  # logged by RetryMiddleware
     logger.error("Update %d failed", event.update.update_id, exc_info=event.exception)
     if event.update.message is not None:
-        await event.update.message.answer(texts.SOMETHING_WENT_WRONG)
+        await reply_text(event.update.message, texts.something_went_wrong())
 
 
 def create_router() -> Router:

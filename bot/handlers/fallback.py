@@ -10,14 +10,15 @@ from pipeline.photo import PhotoProblem
 
 from .. import texts
 from ..config import Settings
+from ..replies import reply_text
 
 
 async def refuse_animation(message: Message, settings: Settings) -> None:
-    await message.answer(texts.photo_problem(PhotoProblem.ANIMATED, settings.max_file_bytes))
+    await reply_text(message, texts.photo_problem(PhotoProblem.ANIMATED, settings.max_file_bytes))
 
 
 async def ask_for_photo(message: Message) -> None:
-    await message.answer(texts.SEND_A_PHOTO)
+    await reply_text(message, texts.send_a_photo())
 
 
 def create_router() -> Router:

@@ -121,6 +121,11 @@ class DataPaths:
     def mtfl(self) -> Path:
         return self.root / "mtfl"
 
+    @property
+    def faces_extra(self) -> Path:
+        """ROOT/faces_extra: aligned crops from five public collections (pipeline/data/faces_extra.py)."""
+        return self.root / "faces_extra"
+
 
 # Mean of the official list_landmarks_align_celeba.txt for the 178x218 aligned photos (CelebA order); used
 # to align `img_align_celeba` photos when that list is not present (it is not in the half-size subset).

@@ -1,82 +1,74 @@
-"""Train the face embedder with ArcFace (optionally distilled from dlib's ResNet) on train identities only.
+"""Train the face embedder: distilled from pretrained teachers on every training face, plus ArcFace on the
+labelled identities (CelebA train ids and the named people of faces_extra).
 
-    python -m pipeline.train.teacher  --data-root ../shared/data --out runs/teacher.npz     # once, ~25 min
-    python -m pipeline.train.embedder --data-root ../shared/data --out runs/embedder \
-        --teacher runs/teacher.npz --distill-weight 4 --epochs 8
+    python -m pipeline.train.teachers       --out teachers/                               # once: fetch + convert
+    python -m pipeline.train.teacher_cache  --data-root ../shared/data --names sface mobilefacenet --out runs/cache
+    python -m pipeline.train.embedder       --config pipeline/train/configs/embedder.json --out runs/embedder
 
-Faces are aligned once (five points -> ArcFace 112x112 template) and kept in memory; each batch is
-augmented (albumentations: flips, pose jitter, blur, colour, sunglasses-like and random occlusion).
-About 10% of the in-the-wild train identities are held out (not trained on) to pick the verification
-threshold: the cosine at which 1% of different-person pairs would be called the same person.
+The target of each face is the teachers' unit embeddings concatenated and re-normalised, cached for the crop
+and its mirror image (pipeline/train/teacher_cache.py). Each step picks one of the two views, augments it
+(colour, blur, JPEG, occlusion, small affine jitter, black borders like faces_extra's: everything a teacher
+should not care about) and pulls the student's unit embedding towards the view's target (1 - cosine), makes
+the batch's pairwise cosines match the teachers' (relational distillation), and applies ArcFace to faces with
+a label, its class centres started at the classes' mean targets. The student's embedding lives in the
+teachers' space (same size), so no projection is needed.
+
+Held out, never trained on: 10% of the in-the-wild CelebA train identities with 4+ photos (`wild`) and 10%
+of the named faces_extra people with 3+ photos (`named`), which pick the run and the verification threshold;
+and the faces_extra photos the index build keeps for its own checks (index/extra.py: the named gallery's
+held-out photos and the look-alike scale's people).
+An "epoch" here is `--epoch-steps` steps: weights, checkpoint and validation are written after each.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import random
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import torch
 import torch.nn.functional as F
 from torch.utils.data import Dataset
 
-from ..align import align_face
-from ..config import DEFAULT_WEIGHTS_DIR, EmbedderConfig, save_config
+from index.extra import ExtraConfig, extra_folder, split_extra
+
+from ..config import EmbedderConfig, save_config
 from ..data import DataPaths
 from ..data.augment import embedder_transform
-from ..image import read_rgb
-from ..losses import ArcFaceMargin, distillation_loss
+from ..losses import ArcFaceMargin, distillation_loss, relational_distillation_loss
 from ..networks import EmbeddingNet, normalise
 from .common import (
     EpochBudget,
     RunLog,
-    add_init_argument,
     add_runtime_arguments,
     cosine_lr,
-    initialise_from,
     load_checkpoint,
-    make_loader,
     save_checkpoint,
     save_weights,
     set_threads,
 )
-from .faces import embedder_training_faces
+from .faces import validation_sets
 
 VALIDATION_FPR = 1e-2
 
 
-def align_all(faces) -> np.ndarray:
-    """(N, 112, 112, 3) aligned crops of every training face."""
-    crops = []
-    for path, points in zip(faces.path, faces.points, strict=True):
-        image = read_rgb(path)
-        crops.append(align_face(image, points))
-    return np.stack(crops)
+def index_evaluation_keys(data: DataPaths) -> set[str]:
+    """faces_extra photos (as `path` keys) that the index build uses to check itself: never trained on."""
+    folder = extra_folder(data.root)
+    if folder is None:
+        return set()
+    split = split_extra(folder, ExtraConfig())
+    return set(split.held_out.path) | set(split.unseen.path)
 
 
-def split_validation_identities(faces, fraction: float, seed: int) -> np.ndarray:
-    """Boolean mask of faces whose identity is held out: in-the-wild identities with 4+ photos."""
-    wild = faces[faces.source == "wild"]
-    counts = wild.identity.value_counts()
-    candidates = sorted(counts[counts >= 4].index)
-    chosen = set(random.Random(seed).sample(candidates, max(2, int(len(candidates) * fraction))))
-    return faces.identity.isin(chosen).to_numpy()
-
-
-def teacher_targets(faces, teacher_file: Path | None) -> np.ndarray | None:
-    """The teacher's embedding of every face, centred on the data set's mean and unit length.
-
-    dlib's embeddings all point roughly the same way (two strangers are often at cosine 0.8), so matching
-    them uncentred mostly teaches that common direction; centred, the cosine carries identity.
-    """
-    if teacher_file is None:
-        return None
-    cache = np.load(teacher_file)
-    lookup = dict(zip(cache["keys"].tolist(), cache["embeddings"], strict=True))
-    targets = np.stack([lookup[f"{s}/{i}"] for s, i in zip(faces.source, faces.image_id, strict=True)])
-    targets = targets.astype(np.float32) - targets.mean(axis=0, dtype=np.float32)
-    return (targets / np.linalg.norm(targets, axis=1, keepdims=True)).astype(np.float32)
+def teacher_targets(cache: Path, names: list[str]) -> np.ndarray:
+    """(N, 2, D): the teachers' unit embeddings of each crop and its mirror, concatenated, unit length."""
+    parts = [np.load(cache / f"{name}.npy", mmap_mode="r") for name in names]
+    targets = np.concatenate(parts, axis=2).astype(np.float32)
+    return targets / np.linalg.norm(targets, axis=2, keepdims=True)
 
 
 def pair_scores(embeddings: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -94,18 +86,22 @@ def threshold_at_fpr(genuine: np.ndarray, impostor: np.ndarray, fpr: float) -> t
     return threshold, float((genuine > threshold).mean())
 
 
-class AugmentedCrops(Dataset):
-    """Aligned crops picked by index, each freshly augmented; items are (crop, index into `crops`)."""
+class TeacherViews(Dataset):
+    """Items (augmented view, its target, row): a random view (crop or mirror) of a face, freshly augmented."""
 
-    def __init__(self, crops: np.ndarray, indices: np.ndarray) -> None:
-        self.crops, self.indices, self.transform = crops, indices, embedder_transform()
+    def __init__(self, crops: np.ndarray, targets: np.ndarray, rows: np.ndarray) -> None:
+        self.crops, self.targets, self.rows = crops, targets, rows
+        self.transform = embedder_transform(flip=False)
 
     def __len__(self) -> int:
-        return len(self.indices)
+        return len(self.rows)
 
-    def __getitem__(self, item: int) -> tuple[np.ndarray, int]:
-        index = int(self.indices[item])
-        return self.transform(image=self.crops[index])["image"], index
+    def __getitem__(self, item: int) -> tuple[np.ndarray, np.ndarray, int]:
+        row = int(self.rows[item])
+        view = random.randrange(2)
+        crop = self.crops[row] if view == 0 else self.crops[row][:, ::-1]
+        image = self.transform(image=np.ascontiguousarray(crop))["image"]
+        return image, self.targets[row, view], row
 
 
 def embed(model: EmbeddingNet, crops: np.ndarray, config: EmbedderConfig, device: str) -> np.ndarray:
@@ -116,101 +112,160 @@ def embed(model: EmbeddingNet, crops: np.ndarray, config: EmbedderConfig, device
     return torch.cat(out).numpy()
 
 
+def validate(model: EmbeddingNet, crops: np.ndarray, faces: pd.DataFrame, sets: dict[str, np.ndarray],
+             config: EmbedderConfig, device: str) -> dict[str, float]:
+    """TPR at FPR 1e-2 (and its threshold) on each held-out set."""
+    figures = {}
+    for name, rows in sets.items():
+        genuine, impostor = pair_scores(embed(model, crops[rows], config, device), faces.identity.to_numpy()[rows])
+        threshold, tpr = threshold_at_fpr(genuine, impostor, VALIDATION_FPR)
+        figures |= {f"val_{name}_tpr": round(tpr, 4), f"val_{name}_threshold": round(threshold, 4)}
+    return figures
+
+
+def class_centres(targets: np.ndarray, labels: np.ndarray, classes: int) -> torch.Tensor:
+    """(classes, D): each class's mean target (both views), unit length: where ArcFace's centres start."""
+    sums = np.zeros((classes, targets.shape[2]), np.float32)
+    labelled = labels >= 0
+    np.add.at(sums, labels[labelled], targets[labelled].sum(axis=1))
+    return F.normalize(torch.from_numpy(sums), dim=1)
+
+
+def initialise_matching(model: torch.nn.Module, weights: Path | None) -> None:
+    """Start from earlier weights where the shapes agree (a new embedding size re-initialises the last layer)."""
+    if weights is None:
+        return
+    from safetensors.torch import load_file
+
+    own = model.state_dict()
+    state = {k: v.float() for k, v in load_file(str(weights)).items() if k in own and own[k].shape == v.shape}
+    model.load_state_dict(state, strict=False)
+    print(f"initialised {len(state)} of {len(own)} tensors from {weights}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--data-root", default=None)
+    parser.add_argument("--config", type=Path, default=None,
+                        help="a run's settings as JSON (option names with _ for -); options given here override it")
+    parser.add_argument("--data-root", default=None, help="to find faces_extra's evaluation-only photos")
+    parser.add_argument("--cache", type=Path, default=Path("runs/cache"), help="folder from teacher_cache")
+    parser.add_argument("--teachers", nargs="+", default=["mobilefacenet"], help="cached teachers, concatenated")
     parser.add_argument("--out", type=Path, default=Path("runs/embedder"))
-    parser.add_argument("--weights-dir", type=Path, default=DEFAULT_WEIGHTS_DIR)
+    parser.add_argument("--weights-dir", type=Path, default=None,
+                        help="also write the weights here after each epoch (default: only into --out)")
     parser.add_argument("--backbone", default=EmbedderConfig.backbone)
-    parser.add_argument("--teacher", type=Path, default=None, help="teacher cache from pipeline.train.teacher")
-    parser.add_argument("--distill-weight", type=float, default=4.0)
-    parser.add_argument("--epochs", type=int, default=8)
-    parser.add_argument("--batch", type=int, default=128)
+    parser.add_argument("--init", type=Path, default=None, help="start from these weights where shapes agree")
+    parser.add_argument("--no-extra", action="store_true", help="train on CelebA faces only (ablation)")
+    parser.add_argument("--distill-weight", type=float, default=1.0)
+    parser.add_argument("--relation-weight", type=float, default=1.0)
+    parser.add_argument("--arcface-weight", type=float, default=0.05)
+    parser.add_argument("--epochs", type=int, default=12)
+    parser.add_argument("--epoch-steps", type=int, default=250)
+    parser.add_argument("--batch", type=int, default=64)
     parser.add_argument("--lr", type=float, default=2e-3)
     parser.add_argument("--scale", type=float, default=EmbedderConfig.arcface_scale)
-    parser.add_argument("--margin", type=float, default=EmbedderConfig.arcface_margin)
+    parser.add_argument("--margin", type=float, default=0.3)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--seed", type=int, default=0)
-    add_init_argument(parser, "embedder.safetensors")
     add_runtime_arguments(parser)
     parser.add_argument("--limit", type=int, default=0, help="use only N random faces (smoke runs)")
     args = parser.parse_args()
+    if args.config is not None:
+        parser.set_defaults(**json.loads(args.config.read_text()))
+        args = parser.parse_args()
 
     budget = EpochBudget(args.budget_minutes)
     set_threads(args.threads)
     random.seed(args.seed)
     torch.manual_seed(args.seed)
     args.out.mkdir(parents=True, exist_ok=True)
-    config = EmbedderConfig(backbone=args.backbone, arcface_scale=args.scale, arcface_margin=args.margin)
 
-    faces = embedder_training_faces(DataPaths.from_root(args.data_root))
+    faces = pd.read_csv(args.cache / "faces.csv", keep_default_na=False)
+    crops = np.load(args.cache / "crops.npy", mmap_mode="r")  # 2.4 GB for the shared data: the page cache holds it
+    targets = teacher_targets(args.cache, args.teachers)
+    keep = faces.source.isin(["wild", "align"]) if args.no_extra else pd.Series(True, index=faces.index)
     if args.limit:
-        faces = faces.sample(args.limit, random_state=args.seed).reset_index(drop=True)
-    crops = align_all(faces)
-    teacher = teacher_targets(faces, args.teacher)
-    held_out = split_validation_identities(faces, 0.1, args.seed)
-    train_index = np.flatnonzero(~held_out)
-    classes = {identity: n for n, identity in enumerate(sorted(faces.identity[~held_out].unique()))}
-    labels = torch.tensor([classes.get(i, -1) for i in faces.identity], dtype=torch.int64, device=args.device)
-    teacher_on_device = torch.from_numpy(teacher).to(args.device) if teacher is not None else None
+        keep &= faces.index.isin(faces[keep].sample(args.limit, random_state=args.seed).index)
+    sets = validation_sets(faces, args.seed)
+    held_out = np.array(faces.key.isin(index_evaluation_keys(DataPaths.from_root(args.data_root))))
+    held_out[np.concatenate(list(sets.values()))] = True
+    train_rows = np.flatnonzero(keep.to_numpy() & ~held_out)
+    labelled = sorted(set(faces.identity.to_numpy()[train_rows]) - {""})
+    classes = {identity: n for n, identity in enumerate(labelled)}
+    labels_np = np.array([classes.get(i, -1) for i in faces.identity], np.int64)
+    labels_np[~np.isin(np.arange(len(faces)), train_rows)] = -1
 
-    model = EmbeddingNet(config)
-    initialise_from(model, args.init)
+    config = EmbedderConfig(backbone=args.backbone, embedding_size=targets.shape[2], arcface_scale=args.scale,
+                            arcface_margin=args.margin)
+    model = EmbeddingNet(config).to(memory_format=torch.channels_last)
+    initialise_matching(model, args.init)
     margin = ArcFaceMargin(config.embedding_size, len(classes), config.arcface_scale, config.arcface_margin)
-    projection = torch.nn.Linear(config.embedding_size, teacher.shape[1]) if teacher is not None else None
-    for module in (model, margin, projection):
-        if module is not None:
-            module.to(args.device)
-    parameters = [*model.parameters(), *margin.parameters(), *(projection.parameters() if projection else [])]
+    with torch.no_grad():
+        margin.weight.copy_(class_centres(targets, labels_np, len(classes)))
+    model.to(args.device)
+    margin.to(args.device)
+    labels = torch.from_numpy(labels_np).to(args.device)
+    parameters = [*model.parameters(), *margin.parameters()]
     optimizer = torch.optim.AdamW(parameters, lr=args.lr, weight_decay=5e-4)
     modules = {"model": model, "margin": margin, "optimizer": optimizer}
-    if projection is not None:
-        modules["projection"] = projection
     checkpoint = args.out / "last.pt"
     epoch = load_checkpoint(checkpoint, modules)
-    loader = make_loader(AugmentedCrops(crops, train_index), args.batch, args.workers, shuffle=True)
-    steps = len(loader)
+    generator = torch.Generator().manual_seed(args.seed + epoch)
+    loader = torch.utils.data.DataLoader(TeacherViews(crops, targets, train_rows), batch_size=args.batch,
+                                         sampler=torch.utils.data.RandomSampler(train_rows, generator=generator),
+                                         drop_last=True, num_workers=args.workers)
+    batches = iter(loader)
     log = RunLog(args.out / "log.jsonl")
-    val_crops, val_labels = crops[held_out], faces.identity.to_numpy()[held_out]
-    epochs = args.epochs
+    steps, epochs = args.epoch_steps, args.epochs
+    print(f"{len(train_rows)} training faces, {len(classes)} labelled identities, "
+          f"held out: {({k: len(v) for k, v in sets.items()})}, targets {targets.shape}", flush=True)
     budget.begin()
     while epoch < epochs:
         model.train()
-        sums = np.zeros(2)
-        for step, (images, batch) in enumerate(loader):
+        sums = np.zeros(3)
+        for step in range(steps):
+            try:
+                images, target, rows = next(batches)
+            except StopIteration:
+                batches = iter(loader)
+                images, target, rows = next(batches)
             for group in optimizer.param_groups:
-                group["lr"] = cosine_lr(epoch * steps + step, steps * epochs, args.lr, steps)
-            batch = batch.to(args.device, non_blocking=True)
-            embeddings = model(normalise(images, config.mean, config.std, args.device))
-            targets = labels[batch]
-            arcface = F.cross_entropy(margin(embeddings, targets), targets)
-            loss = arcface
-            distill = torch.zeros((), device=args.device)
-            if projection is not None:
-                distill = distillation_loss(projection(embeddings), teacher_on_device[batch])
-                loss = arcface + args.distill_weight * distill
+                group["lr"] = cosine_lr(epoch * steps + step, steps * epochs, args.lr, steps // 2)
+            inputs = normalise(images, config.mean, config.std, args.device).contiguous(
+                memory_format=torch.channels_last)
+            embeddings = F.normalize(model(inputs), dim=1)
+            target = target.to(args.device)
+            distill = distillation_loss(embeddings, target)
+            relation = relational_distillation_loss(embeddings, target)
+            batch_labels = labels[rows.to(args.device)]
+            known = batch_labels >= 0
+            arcface = (F.cross_entropy(margin(embeddings[known], batch_labels[known]), batch_labels[known])
+                       if known.any() else embeddings.sum() * 0)
+            loss = args.distill_weight * distill + args.relation_weight * relation + args.arcface_weight * arcface
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             torch.nn.utils.clip_grad_norm_(parameters, 5.0)
             optimizer.step()
-            sums += [float(arcface.detach()), float(distill.detach())]
-        genuine, impostor = pair_scores(embed(model, val_crops, config, args.device), val_labels)
-        threshold, val_tpr = threshold_at_fpr(genuine, impostor, VALIDATION_FPR)
+            sums += [float(distill.detach()), float(relation.detach()), float(arcface.detach())]
+        figures = validate(model, crops, faces, sets, config, args.device)
         save_checkpoint(checkpoint, epoch, modules)
-        log.write(epoch=epoch, arcface_loss=sums[0] / steps, distill_loss=sums[1] / steps,
-                  val_tpr_at_fpr_1e_2=val_tpr, val_threshold=threshold)
+        log.write(epoch=epoch, distill_loss=sums[0] / steps, relation_loss=sums[1] / steps,
+                  arcface_loss=sums[2] / steps, lr=optimizer.param_groups[0]["lr"], **figures)
         budget.epoch_done()
         epoch += 1
         epochs = budget.fit(args.epochs, epoch)
-        config.verification_threshold = round(threshold, 4)
-        save_weights(model, args.weights_dir / "embedder.safetensors")
-        save_config(config, args.weights_dir / "embedder.json",
-                    {"epochs": epoch, "init": str(args.init) if args.init else None,
-                     "batch": args.batch, "lr": args.lr, "distill_weight":
-                     args.distill_weight if teacher is not None else 0.0, "train_faces": int(len(train_index)),
-                     "identities": len(classes), "validation_identities": int(len(set(val_labels))),
-                     "validation_tpr_at_fpr_1e-2": val_tpr,
-                     "threshold_rule": "FPR 1e-2 on held-out train identities"})
+        config.verification_threshold = figures["val_wild_threshold"]
+        training = {"config": str(args.config or ""), "teachers": args.teachers, "faces_extra": not args.no_extra,
+                    "epochs": epoch,
+                    "epoch_steps": steps, "batch": args.batch, "lr": args.lr, "init": str(args.init or ""),
+                    "distill_weight": args.distill_weight, "relation_weight": args.relation_weight,
+                    "arcface_weight": args.arcface_weight, "train_faces": int(len(train_rows)),
+                    "identities": len(classes), **figures,
+                    "threshold_rule": "FPR 1e-2 on held-out in-the-wild train identities"}
+        for folder in {args.out, args.weights_dir} - {None}:
+            save_weights(model, folder / "embedder.safetensors")
+            save_config(config, folder / "embedder.json", training)
+    (args.out / "done.json").write_text(json.dumps({"epochs": epoch}))
 
 
 if __name__ == "__main__":

@@ -1,7 +1,6 @@
 """Write a smaller copy of a data root holding only what the training scripts read, for a remote GPU machine.
 
-    python -m pipeline.train.pack --data-root ../shared/data --out /tmp/packed \
-        --teacher runs/teacher.npz
+    python -m pipeline.train.pack --data-root ../shared/data --out /tmp/packed
 
 Same layout as the source (so every script runs on it unchanged with `--data-root /tmp/packed`): the CelebA
 lists, the train-partition photos of both CelebA folders and MTFL's training list with its images, photos
@@ -16,7 +15,6 @@ import shutil
 from pathlib import Path
 
 import cv2
-import numpy as np
 from tqdm import tqdm
 
 from ..data import DataPaths, read_mtfl_list
@@ -40,7 +38,6 @@ def main() -> None:
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--wild-quality", type=int, default=50, help="JPEG quality of in-the-wild photos")
     parser.add_argument("--quality", type=int, default=75, help="JPEG quality of aligned and MTFL photos")
-    parser.add_argument("--teacher", type=Path, default=None, help="teacher cache to store as float16")
     args = parser.parse_args()
 
     data = DataPaths.from_root(args.data_root)
@@ -58,9 +55,6 @@ def main() -> None:
              for p in read_mtfl_list(data.mtfl / "list_landmarks_train.txt").path]
     for source, target, quality in tqdm(jobs, mininterval=10):
         reencode(source, target, quality)
-    if args.teacher is not None:
-        cache = np.load(args.teacher)
-        np.savez(args.out / "teacher.npz", keys=cache["keys"], embeddings=cache["embeddings"].astype(np.float16))
 
 
 if __name__ == "__main__":

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from bad_photos import encode
+from bad_photos import crowd, encode
 from PIL import Image
 
 from bot.config import QualityThresholds
@@ -16,6 +16,7 @@ from index.gallery import Gallery
 from pipeline.photo import PhotoLimits
 
 ONE_FACE = "000114.jpg"  # one clear, frontal face
+SAME_PERSON = "000825.jpg"  # another photo of ONE_FACE's person (CelebA identity 7256)
 OTHER_FACE = "004074.jpg"  # another person's clear, frontal face
 
 
@@ -41,6 +42,22 @@ def celeba_dir(data_root: Path) -> Path:
 @pytest.fixture(scope="session")
 def face_jpeg(celeba_dir: Path) -> bytes:
     return (celeba_dir / ONE_FACE).read_bytes()
+
+
+@pytest.fixture(scope="session")
+def same_person_jpeg(celeba_dir: Path) -> bytes:
+    return (celeba_dir / SAME_PERSON).read_bytes()
+
+
+@pytest.fixture(scope="session")
+def other_face_jpeg(celeba_dir: Path) -> bytes:
+    return (celeba_dir / OTHER_FACE).read_bytes()
+
+
+@pytest.fixture(scope="session")
+def eight_faces_jpeg(face_photo: Image.Image) -> bytes:
+    """Eight copies of the one face, 4 x 2: the detector finds all eight."""
+    return crowd(face_photo, faces=8, columns=4)
 
 
 @pytest.fixture(scope="session")

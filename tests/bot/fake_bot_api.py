@@ -1,7 +1,9 @@
 """A small fake Telegram Bot API server for end-to-end tests: aiohttp on 127.0.0.1, a random port.
 
 It serves what the bot uses (getMe, getUpdates with scripted updates, getFile and file downloads,
-deleteWebhook/setWebhook) and records sendMessage, sendPhoto (multipart uploads) and sendChatAction.
+deleteWebhook/setWebhook, setMyCommands) and records sendMessage, sendPhoto and sendMediaGroup (multipart
+uploads) and sendChatAction. Scripted messages come from private chats or groups (`group_chat`), alone or as
+albums (`album`: messages sharing a media_group_id), from users with a language_code.
 
 Fault injection: `inject(target, fault)` queues a Fault for the next call of a method (or for the next file
 download, target DOWNLOAD); each fault is served once, in order. `fail_next(method, status, retry_after)`
@@ -15,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import json
 import time
 from collections import defaultdict
 from collections.abc import Callable
@@ -26,6 +29,8 @@ from aiohttp import web
 
 TOKEN = "123456:fake-token-for-tests"
 BOT_ID = 123456
+BOT_USERNAME = "lookalike_test_bot"
+UPLOAD_LIMIT = 50 * 1024 * 1024  # a request's size, as the Bot API's for uploads (aiohttp's default: 1 MB)
 LONG_POLL_CAP_S = 0.5  # getUpdates answers at least this often, so that shutdown never waits long
 DOWNLOAD = "download"  # the `inject` target for file downloads (GET /file/bot<token>/<file_path>)
 BAD_GATEWAY_PAGE = ("<html><head><title>502 Bad Gateway</title></head><body><center><h1>502 Bad Gateway</h1>"
@@ -44,11 +49,34 @@ class Call:
     def chat_id(self) -> int:
         return int(self.fields["chat_id"])
 
-    def shown(self) -> str:
-        """A sent message as the user sees it, in short: its text, or "card: " and its caption's first line."""
+    @property
+    def chat_id_or_none(self) -> int | None:
+        return int(self.fields["chat_id"]) if "chat_id" in self.fields else None
+
+    def captions(self) -> list[str]:
+        """The caption of each photo sent: one for sendPhoto, one per photo for sendMediaGroup."""
+        if self.method == "sendMediaGroup":
+            return [item.get("caption", "") for item in json.loads(self.fields["media"])]
+        return [self.fields.get("caption", "")] if self.method == "sendPhoto" else []
+
+    def shown(self) -> list[str]:
+        """A sent message as the user sees it, in short: its text, or "card: " and each caption's first line."""
         if "text" in self.fields:
-            return self.fields["text"]
-        return "card: " + self.fields.get("caption", "").partition("\n")[0]
+            return [self.fields["text"]]
+        return ["card: " + caption.partition("\n")[0] for caption in self.captions()]
+
+    @property
+    def reply_to(self) -> int | None:
+        """The message id this message replies to, if any."""
+        if "reply_parameters" not in self.fields:
+            return None
+        return int(json.loads(self.fields["reply_parameters"])["message_id"])
+
+    def photos(self) -> list[bytes]:
+        """The uploaded photos, in order (sendPhoto's one, or each of an album's)."""
+        if self.method == "sendMediaGroup":
+            return [self.files[item["media"].removeprefix("attach://")] for item in json.loads(self.fields["media"])]
+        return [self.upload("photo")]
 
     def upload(self, name: str) -> bytes:
         """The file sent for field `name`: aiogram posts it as a separate part named in "attach://<part>"."""
@@ -79,10 +107,11 @@ class Fault:
     status: int = 200
     retry_after: int | None = None
     delay_s: float = 0.0
+    description: str | None = None  # of an error answer; default "injected <status>"
 
     @classmethod
-    def error(cls, status: int, retry_after: int | None = None) -> Fault:
-        return cls(FaultKind.ERROR, status, retry_after)
+    def error(cls, status: int, retry_after: int | None = None, description: str | None = None) -> Fault:
+        return cls(FaultKind.ERROR, status, retry_after, description=description)
 
     @classmethod
     def bad_gateway(cls) -> Fault:
@@ -113,18 +142,20 @@ class FakeBotAPI:
         self.downloads: list[str] = []  # file paths downloaded in full
         self.updates: list[dict[str, Any]] = []
         self.files: dict[str, bytes] = {}
+        self.pathless: set[str] = set()  # file ids whose getFile answer has no file_path (too big to serve)
         self.file_paths: dict[str, str] = {}  # file_path handed out by getFile -> file_id
         self.faults: dict[str, list[Fault]] = defaultdict(list)
         self.ids = itertools.count(1)
         self.base_url = ""
         self.answers = {"getUpdates": self.get_updates, "getMe": self.get_me, "getFile": self.get_file,
                         "sendMessage": self.send_message, "sendPhoto": self.send_photo,
-                        "sendChatAction": self.send_chat_action, "deleteWebhook": self.set_webhook,
-                        "setWebhook": self.set_webhook}
+                        "sendMediaGroup": self.send_media_group, "sendChatAction": self.send_chat_action,
+                        "deleteWebhook": self.set_webhook, "setWebhook": self.set_webhook,
+                        "setMyCommands": self.set_webhook}
         self.runner: web.AppRunner | None = None
 
     async def __aenter__(self) -> FakeBotAPI:
-        app = web.Application()
+        app = web.Application(client_max_size=UPLOAD_LIMIT)
         app.router.add_post("/bot{token}/{method}", self.handle_method)
         app.router.add_get("/file/bot{token}/{path:.+}", self.handle_download)
         self.runner = web.AppRunner(app, shutdown_timeout=1.0, access_log=None)  # its URLs hold the token
@@ -146,33 +177,49 @@ class FakeBotAPI:
         self.files[file_id] = data
         return file_id
 
-    def message(self, user_id: int, **content: Any) -> dict[str, Any]:
-        """A private-chat message from `user_id`; `content` holds text, photo, document, caption, ..."""
+    def message(self, user_id: int, chat: dict[str, Any] | None = None, language: str | None = None,
+                **content: Any) -> dict[str, Any]:
+        """A message from `user_id` in `chat` (default: their private chat), whose Telegram app is set to
+        `language` (a language_code such as "ru"; none by default); `content` holds text, photo, caption, ..."""
+        user = {"id": user_id, "is_bot": False, "first_name": f"User {user_id}"}
+        if language is not None:
+            user["language_code"] = language
         return {
             "message_id": next(self.ids),
             "date": int(time.time()),
-            "chat": {"id": user_id, "type": "private"},
-            "from": {"id": user_id, "is_bot": False, "first_name": f"User {user_id}"},
+            "chat": chat or {"id": user_id, "type": "private"},
+            "from": user,
             **content,
         }
 
-    def text_message(self, user_id: int, text: str, **content: Any) -> dict[str, Any]:
-        command = text.split()[0] if text.startswith("/") else ""
-        entities = [{"type": "bot_command", "offset": 0, "length": len(command)}] if command else []
-        return self.message(user_id, text=text, entities=entities, **content)
+    @staticmethod
+    def group_chat(chat_id: int, kind: str = "supergroup") -> dict[str, Any]:
+        """A group ("group" or "supergroup") to pass as `chat=`; group chat ids are negative."""
+        return {"id": chat_id, "type": kind, "title": f"Group {chat_id}"}
 
-    def photo_message(self, user_id: int, data: bytes, caption: str | None = None) -> dict[str, Any]:
+    def album(self, *messages: dict[str, Any]) -> list[dict[str, Any]]:
+        """The messages as one album: they share a media_group_id, as clients send several photos at once."""
+        group_id = f"album-{next(self.ids)}"
+        return [{**message, "media_group_id": group_id} for message in messages]
+
+    def text_message(self, user_id: int, text: str, **content: Any) -> dict[str, Any]:
+        return self.message(user_id, text=text, entities=command_entities(text), **content)
+
+    def photo_message(self, user_id: int, data: bytes, caption: str | None = None, **content: Any) -> dict[str, Any]:
+        """A photo; a caption starting with a command gets its bot_command entity, as Telegram sends it."""
         file_id = self.add_file(data)
         photo = [{"file_id": file_id, "file_unique_id": file_id, "width": 640, "height": 480,
                   "file_size": len(data)}]
-        return self.message(user_id, photo=photo, **({"caption": caption} if caption else {}))
+        if caption:
+            content.update(caption=caption, caption_entities=command_entities(caption))
+        return self.message(user_id, photo=photo, **content)
 
     def document_message(self, user_id: int, data: bytes, file_name: str, mime_type: str,
-                         file_size: int | None = None) -> dict[str, Any]:
+                         file_size: int | None = None, **content: Any) -> dict[str, Any]:
         file_id = self.add_file(data)
         document = {"file_id": file_id, "file_unique_id": file_id, "file_name": file_name,
                     "mime_type": mime_type, "file_size": len(data) if file_size is None else file_size}
-        return self.message(user_id, document=document)
+        return self.message(user_id, document=document, **content)
 
     def animation_message(self, user_id: int, data: bytes, mime_type: str = "video/mp4") -> dict[str, Any]:
         """A GIF as Telegram delivers it: an animation (converted to MP4), with a `document` field too."""
@@ -212,10 +259,13 @@ class FakeBotAPI:
     def texts(self, chat_id: int) -> list[str]:
         return [call.fields["text"] for call in self.sent("sendMessage", chat_id)]
 
+    def cards(self, chat_id: int) -> list[str]:
+        """The caption of every photo sent to the chat, in order, whether alone or in albums."""
+        return [caption for call in self.calls if call.chat_id_or_none == chat_id for caption in call.captions()]
+
     def received(self, chat_id: int) -> list[str]:
-        """What the user received, in order: a message as its text, a card as "card: <caption's first line>"."""
-        return [call.shown() for call in self.calls
-                if call.method in ("sendMessage", "sendPhoto") and call.chat_id == chat_id]
+        """What the chat received, in order: a message as its text, a card as "card: <caption's first line>"."""
+        return [shown for call in self.calls if call.chat_id_or_none == chat_id for shown in call.shown()]
 
     async def wait_for(self, condition: Callable[[], bool], timeout_s: float = 60.0) -> None:
         """Wait until `condition()` holds; fail the test after `timeout_s` seconds."""
@@ -254,7 +304,8 @@ class FakeBotAPI:
         if fault.kind is FaultKind.GATEWAY:
             self.failed.append((target, fault.status))
             return web.Response(status=fault.status, text=BAD_GATEWAY_PAGE, content_type="text/html")
-        return self.fail(target, Failure(fault.status, f"injected {fault.status}", fault.retry_after))
+        description = fault.description or f"injected {fault.status}"
+        return self.fail(target, Failure(fault.status, description, fault.retry_after))
 
     def fail(self, method: str, failure: Failure) -> web.Response:
         self.failed.append((method, failure.status))
@@ -291,15 +342,17 @@ class FakeBotAPI:
             await asyncio.sleep(0.02)
 
     async def get_me(self, fields: dict[str, str]) -> dict[str, Any]:
-        return {"id": BOT_ID, "is_bot": True, "first_name": "Lookalike", "username": "lookalike_test_bot"}
+        return {"id": BOT_ID, "is_bot": True, "first_name": "Lookalike", "username": BOT_USERNAME}
 
     async def get_file(self, fields: dict[str, str]) -> dict[str, Any]:
         """Like Telegram, a file path unlike the file id (so that tests can look for either in logs)."""
         file_id = fields["file_id"]
+        answer = {"file_id": file_id, "file_unique_id": file_id, "file_size": len(self.files[file_id])}
+        if file_id in self.pathless:
+            return answer
         path = f"photos/file_{len(self.file_paths)}.jpg"
         self.file_paths[path] = file_id
-        return {"file_id": file_id, "file_unique_id": file_id, "file_size": len(self.files[file_id]),
-                "file_path": path}
+        return {**answer, "file_path": path}
 
     async def send_message(self, fields: dict[str, str]) -> dict[str, Any]:
         return sent_message(fields, text=fields["text"])
@@ -308,12 +361,23 @@ class FakeBotAPI:
         photo = [{"file_id": f"sent-{next(self.ids)}", "file_unique_id": "sent", "width": 1, "height": 1}]
         return sent_message(fields, photo=photo, caption=fields.get("caption", ""))
 
+    async def send_media_group(self, fields: dict[str, str]) -> list[dict[str, Any]]:
+        media = json.loads(fields["media"])
+        assert 2 <= len(media) <= 10, f"sendMediaGroup takes 2 to 10 items, not {len(media)}"
+        return [await self.send_photo({**fields, "caption": item.get("caption", "")}) for item in media]
+
     async def send_chat_action(self, fields: dict[str, str]) -> bool:
         return True
 
     async def set_webhook(self, fields: dict[str, str]) -> bool:
-        """setWebhook and deleteWebhook: accepted and recorded."""
+        """setWebhook, deleteWebhook and setMyCommands: accepted and recorded."""
         return True
+
+
+def command_entities(text: str) -> list[dict[str, Any]]:
+    """The bot_command entity Telegram attaches to a text or caption that starts with a command."""
+    command = text.split()[0] if text.startswith("/") else ""
+    return [{"type": "bot_command", "offset": 0, "length": len(command)}] if command else []
 
 
 def sent_message(fields: dict[str, str], **content: Any) -> dict[str, Any]:

@@ -15,10 +15,11 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 def test_settings_come_from_dotenv_with_the_environment_winning(tmp_path: Path) -> None:
     dotenv = tmp_path / ".env"
     dotenv.write_text("BOT_TOKEN=from-file\nMAX_FACES=3\nLOOKALIKE_INDEX_DIR=/data/index\nQUALITY_MAX_TURN=0.5\n")
-    settings = Settings.from_env({"BOT_TOKEN": "from-env", "COOLDOWN_SECONDS": "1.5"}, dotenv)
+    settings = Settings.from_env({"BOT_TOKEN": "from-env", "QUEUE_LENGTH": "2", "ALBUM_WAIT_SECONDS": "0.5"},
+                                 dotenv)
     assert settings.bot_token == "from-env"
     assert settings.max_faces == 3
-    assert settings.cooldown_s == 1.5
+    assert (settings.queue_length, settings.album_wait_s) == (2, 0.5)
     assert settings.index_dir == Path("/data/index")
     assert settings.quality.max_turn == 0.5
 
@@ -30,6 +31,7 @@ def test_defaults() -> None:
     assert settings.weights_dir is None
     assert settings.max_faces == 10
     assert settings.max_file_bytes == 20 * 1024 * 1024
+    assert (settings.queue_length, settings.album_wait_s) == (5, 1.0)
     assert settings.webhook.url is None
 
 

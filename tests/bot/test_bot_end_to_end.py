@@ -3,27 +3,26 @@
 from __future__ import annotations
 
 import asyncio
+import io
 import logging
-import os
-import signal
-import sys
 from pathlib import Path
 
 import pytest
 from aiohttp import ClientSession
 from aiohttp.test_utils import TestServer
 from fake_bot_api import TOKEN, FakeBotAPI
-from harness import cards_for, problem_text, running_bot
+from harness import BotProcess, bot_process, cards_for, problem_text, running_bot
+from PIL import Image
 
 from bot import texts
 from bot.app import create_bot, create_dispatcher, create_webhook_app
 from bot.config import Settings, WebhookSettings
 from bot.service import LookalikeService
+from pipeline.card import OVERVIEW_SIDE
 from pipeline.photo import PhotoProblem
 
 ALICE, BOB, CAROL, DAVE, ERIN, FRANK = 101, 102, 103, 104, 105, 106
 MB = 1024 * 1024
-RUN_BOT = Path(__file__).resolve().parents[2] / "run_bot.py"
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 
 
@@ -32,26 +31,32 @@ def test_start_and_help_explain_the_bot(bot_service: LookalikeService) -> None:
         async with running_bot(bot_service) as api:
             api.send(api.text_message(ALICE, "/start"), api.text_message(BOB, "/help"))
             await api.wait_for(lambda: api.texts(ALICE) and api.texts(BOB))
-            assert api.texts(ALICE) == [texts.WELCOME]
-            assert api.texts(BOB) == [texts.HELP]
-            assert "never stored" in texts.HELP
+            assert api.texts(ALICE) == api.texts(BOB) == [texts.welcome()]
+            assert "never stored" in texts.welcome()
 
     asyncio.run(scenario())
 
 
-def test_a_photo_gets_one_card_per_face(bot_service: LookalikeService, two_faces_jpeg: bytes) -> None:
+def test_a_group_photo_gets_its_numbered_overview_then_one_card_per_face_as_one_album(
+        bot_service: LookalikeService, two_faces_jpeg: bytes) -> None:
     async def scenario() -> None:
         async with running_bot(bot_service) as api:
-            api.send(api.photo_message(ALICE, two_faces_jpeg))
-            await api.wait_for(lambda: cards_for(api, ALICE, 2))
-            first, second = api.sent("sendPhoto", ALICE)
-            assert first.fields["caption"].startswith("Face 1 of 2")
-            assert second.fields["caption"].startswith("Face 2 of 2")
-            assert first.fields["caption"].count("similarity") == 8
-            assert first.upload("photo").startswith(b"\xff\xd8")  # a JPEG card, uploaded as multipart
+            photo = api.photo_message(ALICE, two_faces_jpeg)
+            api.send(photo)
+            await api.wait_for(lambda: cards_for(api, ALICE, 3))
+            (album,) = api.sent("sendMediaGroup", ALICE)
+            overview, first, second = album.captions()
+            assert overview == "I found 2 faces."
+            assert first.startswith("Face 1 of 2")
+            assert second.startswith("Face 2 of 2")
+            assert first.count("similarity") == 8
+            assert all(card.startswith(b"\xff\xd8") for card in album.photos())  # JPEG cards, as multipart
+            overview_image = Image.open(io.BytesIO(album.photos()[0]))
+            assert max(overview_image.size) == OVERVIEW_SIDE  # the photo scaled for a phone, faces numbered
+            assert album.reply_to == photo["message_id"]
             actions = [call.fields["action"] for call in api.sent("sendChatAction", ALICE)]
             assert actions and set(actions) == {"upload_photo"}
-            assert api.calls.index(api.sent("sendChatAction")[0]) < api.calls.index(first)
+            assert api.calls.index(api.sent("sendChatAction")[0]) < api.calls.index(album)
             assert len(api.downloads) == 1
 
     asyncio.run(scenario())
@@ -66,8 +71,9 @@ def test_top8_as_caption_as_reply_and_alone(bot_service: LookalikeService, face_
             api.send(photo_with_command, reply_to_photo, api.text_message(CAROL, "/top8"))
             await api.wait_for(lambda: cards_for(api, ALICE, 1) and cards_for(api, BOB, 1)
                                and api.texts(CAROL))
-            assert api.texts(CAROL) == [texts.ASK_FOR_PHOTO]
-            assert api.sent("sendPhoto", ALICE)[0].fields["caption"].count("similarity") == 8
+            assert api.texts(CAROL) == [texts.ask_for_photo()]
+            assert api.cards(ALICE)[0].count("similarity") == 8
+            assert api.sent("sendPhoto", BOB)[0].reply_to == earlier_photo["message_id"]
 
     asyncio.run(scenario())
 
@@ -88,8 +94,8 @@ def test_bad_input_gets_a_clear_answer(bot_service: LookalikeService, corrupt_jp
                                and cards_for(api, DAVE, 1))
             assert api.texts(ALICE) == [problem_text(PhotoProblem.NOT_AN_IMAGE)]
             assert api.texts(BOB) == [problem_text(PhotoProblem.CORRUPT)]
-            assert api.texts(CAROL) == [texts.NO_FACE]
-            assert "small in the photo" in api.sent("sendPhoto", DAVE)[0].fields["caption"]
+            assert api.texts(CAROL) == [texts.no_face()]
+            assert "small in the photo" in api.cards(DAVE)[0]
             assert api.texts(ERIN) == [problem_text(PhotoProblem.TOO_LARGE_FILE)]
             assert api.texts(FRANK) == [problem_text(PhotoProblem.NOT_AN_IMAGE)]
             assert len(api.downloads) == 4  # neither the text file nor the oversized file was downloaded
@@ -105,22 +111,8 @@ def test_two_users_at_once_while_others_are_answered_at_once(bot_service: Lookal
                      api.text_message(CAROL, "/help"))
             await api.wait_for(lambda: cards_for(api, ALICE, 2) and cards_for(api, BOB, 1))
             help_answer = api.sent("sendMessage", CAROL)[0]
-            assert api.calls.index(help_answer) < api.calls.index(api.sent("sendPhoto")[0])
-
-    asyncio.run(scenario())
-
-
-def test_a_second_photo_during_the_first_gets_a_polite_wait(bot_service: LookalikeService,
-                                                           face_jpeg: bytes) -> None:
-    async def scenario() -> None:
-        async with running_bot(bot_service, cooldown_s=30.0) as api:
-            api.send(api.photo_message(ALICE, face_jpeg), api.photo_message(ALICE, face_jpeg))
-            await api.wait_for(lambda: cards_for(api, ALICE, 1) and api.texts(ALICE))
-            assert api.texts(ALICE) == [texts.PLEASE_WAIT]
-            api.send(api.photo_message(ALICE, face_jpeg))  # still cooling down
-            await api.wait_for(lambda: len(api.texts(ALICE)) == 2)
-            assert api.texts(ALICE) == [texts.PLEASE_WAIT] * 2
-            assert len(api.sent("sendPhoto", ALICE)) == 1
+            first_card = next(call for call in api.calls if call.captions())
+            assert api.calls.index(help_answer) < api.calls.index(first_card)
 
     asyncio.run(scenario())
 
@@ -134,7 +126,7 @@ def test_survives_flood_control_and_a_server_error(bot_service: LookalikeService
             await api.wait_for(lambda: cards_for(api, ALICE, 1) and api.texts(BOB))
             assert sorted(api.failed) == [("sendMessage", 500), ("sendPhoto", 429)]
             assert len(api.sent("sendPhoto", ALICE)) == 1
-            assert api.texts(BOB) == [texts.WELCOME]
+            assert api.texts(BOB) == [texts.welcome()]
 
     asyncio.run(scenario())
 
@@ -173,7 +165,7 @@ def test_webhook_mode_receives_updates_over_http(bot_service: LookalikeService) 
                 genuine = await client.post(url, json=update, headers={SECRET_HEADER: "s3cret"})
                 assert genuine.status == 200
                 await api.wait_for(lambda: api.texts(ALICE))
-                assert api.texts(ALICE) == [texts.WELCOME]
+                assert api.texts(ALICE) == [texts.welcome()]
 
     asyncio.run(scenario())
 
@@ -181,27 +173,14 @@ def test_webhook_mode_receives_updates_over_http(bot_service: LookalikeService) 
 def test_run_bot_py_serves_a_local_bot_api_server(small_index: Path, face_jpeg: bytes, tmp_path: Path) -> None:
     """The script itself: settings from the environment, polling BOT_API_BASE_URL, a clean stop on Ctrl-C."""
 
-    async def scenario() -> tuple[bool, int | None, str]:
-        async with FakeBotAPI() as api:
-            environ = {**os.environ, "BOT_TOKEN": api.token, "BOT_API_BASE_URL": api.base_url,
-                       "LOOKALIKE_INDEX_DIR": str(small_index)}
-            process = await asyncio.create_subprocess_exec(sys.executable, str(RUN_BOT), cwd=tmp_path, env=environ,
-                                                           stderr=asyncio.subprocess.PIPE)
-            try:
-                api.send(api.photo_message(ALICE, face_jpeg))
-                await api.wait_for(lambda: cards_for(api, ALICE, 1) or process.returncode is not None,
-                                   timeout_s=120)
-                stopped_by_itself = process.returncode is not None
-                if not stopped_by_itself:
-                    process.send_signal(signal.SIGINT)
-                _, stderr = await asyncio.wait_for(process.communicate(), timeout=30)
-            finally:
-                if process.returncode is None:
-                    process.kill()
-            return stopped_by_itself, process.returncode, stderr.decode()
+    async def scenario() -> BotProcess:
+        async with FakeBotAPI() as api, bot_process(api, small_index, tmp_path) as bot:
+            api.send(api.photo_message(ALICE, face_jpeg))
+            await api.wait_for(lambda: cards_for(api, ALICE, 1) or bot.returncode is not None, timeout_s=120)
+        return bot
 
-    stopped_by_itself, returncode, log = asyncio.run(scenario())
-    assert not stopped_by_itself, f"run_bot.py stopped by itself:\n{log}"
-    assert returncode == 0, log
-    assert "Models loaded and warmed up" in log
-    assert TOKEN not in log
+    bot = asyncio.run(scenario())
+    assert not bot.stopped_by_itself, f"run_bot.py stopped by itself:\n{bot.log}"
+    assert bot.returncode == 0, bot.log
+    assert "Models loaded and warmed up" in bot.log
+    assert TOKEN not in bot.log

@@ -27,12 +27,14 @@ FAULTS = [
     pytest.param("sendPhoto", Fault.error(429, retry_after=1), id="429-flood-control-sendPhoto"),
     pytest.param("sendPhoto", Fault.error(500), id="500-sendPhoto"),
     pytest.param("sendPhoto", Fault.bad_gateway(), id="502-html-page-sendPhoto"),
+    pytest.param("sendMediaGroup", Fault.error(429, retry_after=1), id="429-flood-control-sendMediaGroup"),
     pytest.param("sendMessage", Fault.bad_gateway(), id="502-html-page-sendMessage"),
     pytest.param("getUpdates", Fault.bad_gateway(), id="502-html-page-getUpdates"),
     # The request did not get through: sent again.
     pytest.param("sendPhoto", Fault.disconnect(), id="connection-closed-mid-upload"),
     # A message that reached the server but whose answer was lost: delivered once, not sent again.
     pytest.param("sendPhoto", Fault.slow(SLOW_S), id="slow-sendPhoto-delivered-once"),
+    pytest.param("sendMediaGroup", Fault.slow(SLOW_S), id="slow-sendMediaGroup-delivered-once"),
     pytest.param("sendMessage", Fault.slow(SLOW_S), id="slow-sendMessage-delivered-once"),
     pytest.param("sendPhoto", Fault.malformed(), id="malformed-json-sendPhoto-delivered-once"),
     pytest.param("sendMessage", Fault.malformed(), id="malformed-json-sendMessage-delivered-once"),
@@ -56,12 +58,12 @@ def test_one_fault_mid_conversation_every_user_gets_exactly_one_answer(
             api.inject(target, fault)  # ...when the next `target` call fails once
             api.send(api.text_message(BOB, "/start"), api.photo_message(CAROL, two_faces_jpeg),
                      api.document_message(DAVE, face_jpeg, "me.jpg", "image/jpeg"))
-            await api.wait_for(lambda: api.injected and api.texts(BOB) and cards_for(api, CAROL, 2)
+            await api.wait_for(lambda: api.injected and api.texts(BOB) and cards_for(api, CAROL, 3)
                                and cards_for(api, DAVE, 1), timeout_s=30)
         # The bot has finished every update: what the server recorded is all the users will ever see.
         assert api.injected == [(target, fault.kind)]
         assert api.received(ALICE) == [ONE_CARD]
-        assert api.received(BOB) == [texts.WELCOME]
+        assert api.received(BOB) == [texts.welcome()]
         assert api.received(CAROL) == TWO_CARDS
         assert api.received(DAVE) == [ONE_CARD]
         assert len(api.downloads) == 3 + (fault.kind is FaultKind.SLOW and target == DOWNLOAD)
@@ -71,23 +73,25 @@ def test_one_fault_mid_conversation_every_user_gets_exactly_one_answer(
 
 def test_a_message_that_timed_out_was_delivered_and_not_sent_again(bot_service: LookalikeService,
                                                                    two_faces_jpeg: bytes) -> None:
-    """The decision for a lost answer, spelt out: the first card's request times out after the server has
-    delivered it; the user gets that card once, then the second card, and no apology."""
+    """The decision for a lost answer, spelt out: the album's request times out after the server has
+    delivered it; the user gets its two cards once, and no apology."""
 
     async def scenario() -> None:
         async with running_bot(bot_service, request_timeout_s=REQUEST_TIMEOUT_S) as api:
-            api.inject("sendPhoto", Fault.slow(SLOW_S))
+            api.inject("sendMediaGroup", Fault.slow(SLOW_S))
             api.send(api.photo_message(CAROL, two_faces_jpeg))
-            await api.wait_for(lambda: cards_for(api, CAROL, 2), timeout_s=30)
-        first, second = api.sent("sendPhoto", CAROL)
-        assert api.injected == [("sendPhoto", FaultKind.SLOW)]
+            await api.wait_for(lambda: cards_for(api, CAROL, 3), timeout_s=30)
+        (album,) = api.sent("sendMediaGroup", CAROL)
+        _, first, second = album.photos()  # the overview, then the cards
+        assert api.injected == [("sendMediaGroup", FaultKind.SLOW)]
         assert api.received(CAROL) == TWO_CARDS
-        assert first.upload("photo") != second.upload("photo")  # two different faces, not one card twice
+        assert first != second  # two different faces, not one card twice
 
     asyncio.run(scenario())
 
 
-def test_a_download_that_keeps_failing_gets_one_apology(bot_service: LookalikeService, face_jpeg: bytes) -> None:
+def test_a_download_that_keeps_failing_gets_one_send_it_again(bot_service: LookalikeService,
+                                                              face_jpeg: bytes) -> None:
     async def scenario() -> None:
         async with running_bot(bot_service) as api:
             for _ in range(4):  # every attempt the bot makes
@@ -95,7 +99,7 @@ def test_a_download_that_keeps_failing_gets_one_apology(bot_service: LookalikeSe
             api.send(api.photo_message(ALICE, face_jpeg), api.text_message(BOB, "/help"))
             await api.wait_for(lambda: api.texts(ALICE) and api.texts(BOB), timeout_s=30)
         assert api.injected == [(DOWNLOAD, FaultKind.GATEWAY)] * 4
-        assert api.received(ALICE) == [texts.SOMETHING_WENT_WRONG]
-        assert api.received(BOB) == [texts.HELP]
+        assert api.received(ALICE) == [texts.download_failed()]
+        assert api.received(BOB) == [texts.welcome()]
 
     asyncio.run(scenario())

@@ -10,6 +10,7 @@ from collections.abc import Callable
 import pytest
 from PIL import Image
 
+from bot import texts
 from bot.service import LookalikeReply, LookalikeService
 from pipeline.photo import PhotoError, PhotoProblem
 
@@ -28,6 +29,11 @@ def test_one_card_per_face_largest_first(bot_service: LookalikeService, two_face
     assert len(reply.cards) == 2 and reply.skipped == 0
     assert reply.cards[0].caption.startswith("Face 1 of 2")
     assert reply.cards[1].caption.startswith("Face 2 of 2")
+    assert reply.overview is not None and reply.overview.caption == "I found 2 faces."  # sent first
+    assert reply.overview.jpeg.startswith(JPEG_START)
+    about_someone = bot_service.describe_photo(two_faces_jpeg, third_person=True)  # in a group
+    assert about_someone.cards[0].caption.startswith("Face 1 of 2: 8 closest CelebA look-alikes of this face")
+    assert about_someone.cards[0].jpeg != reply.cards[0].jpeg  # the card's title speaks of "this face" too
     for card in reply.cards:
         assert card.jpeg.startswith(JPEG_START)
         assert card.caption.count("similarity") == 8
@@ -40,6 +46,8 @@ def test_faces_beyond_the_limit_are_counted_as_skipped(bot_service: LookalikeSer
     reply = one_face_only.describe_photo(two_faces_jpeg)
     one_face_only.close()
     assert (len(reply.cards), reply.skipped) == (1, 1)
+    assert reply.overview is not None and reply.overview.caption == texts.faces_found(2, 1)
+    assert reply.overview.caption == "I found 2 faces: here are the 1 largest (1 more)."
 
 
 def test_no_face_gives_no_card(bot_service: LookalikeService, no_face_jpeg: bytes) -> None:
@@ -117,9 +125,9 @@ def test_the_models_run_in_the_worker_pool_not_on_the_event_loop(bot_service: Lo
     threads: list[str] = []
     describe = bot_service.describe_photo
 
-    def recording_describe(photo: bytes) -> LookalikeReply:
+    def recording_describe(photo: bytes, third_person: bool = False) -> LookalikeReply:
         threads.append(threading.current_thread().name)
-        return describe(photo)
+        return describe(photo, third_person)
 
     monkeypatch.setattr(bot_service, "describe_photo", recording_describe)
 

@@ -61,3 +61,22 @@ def test_demo_queries_the_example_with_an_existing_index(small_index: Path, tmp_
 
     assert status == 0
     assert "astronaut.jpg: face 1 of" in capsys.readouterr().out
+
+
+def test_a_group_photo_gets_an_overview_and_a_count_of_what_was_found(
+    small_index: Path, data_root: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    photos = [np.asarray(Image.open(data_root / "celeba" / "img_celeba" / name).convert("RGB").resize((256, 384)))
+              for name in ("000114.jpg", "001004.jpg", "001145.jpg")]
+    group = tmp_path / "group.jpg"
+    Image.fromarray(np.concatenate(photos, axis=1)).save(group)
+
+    status = main(["query", str(group), "--max-faces", "2", "--index", str(small_index), "--out", str(tmp_path)])
+    printed = capsys.readouterr().out
+
+    assert status == 0
+    found = int(printed.split("I found ")[1].split(" faces")[0])
+    assert found >= 3 and f"here are the 2 largest ({found - 2} more not searched)" in printed
+    assert f"overview (faces numbered): {tmp_path / 'group_overview.jpg'}" in printed
+    assert Image.open(tmp_path / "group_overview.jpg").format == "JPEG"
+    assert "same person" not in printed

@@ -23,7 +23,7 @@ def test_index_directory_holds_index_metadata_crops_and_manifest(small_index: Pa
     metadata = pd.read_csv(small_index / METADATA_FILE, dtype={"image_id": str})
 
     assert manifest["count"] == len(metadata) == 13
-    assert manifest["embedding_size"] == 256
+    assert manifest["embedding_size"] == face_pipeline.embedder.config.embedding_size
     assert manifest["weights_fingerprint"] == face_pipeline.fingerprint
     assert set(manifest["sources"]) == {"wild", "align"}
     assert metadata.image_id.is_unique  # 000093.jpg is in both folders and indexed once, from the wild photo

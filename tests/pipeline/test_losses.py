@@ -4,7 +4,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from pipeline.losses import ArcFaceMargin, WingLoss, distillation_loss
+from pipeline.losses import ArcFaceMargin, WingLoss, distillation_loss, relational_distillation_loss
 
 
 def test_wing_loss_by_hand() -> None:
@@ -57,3 +57,19 @@ def test_distillation_loss_is_one_minus_cosine() -> None:
     student = torch.tensor([[1.0, 0.0], [0.0, 2.0]])
     teacher = torch.tensor([[1.0, 0.0], [1.0, 0.0]])
     assert float(distillation_loss(student, teacher)) == pytest.approx(0.5)
+
+
+def test_distillation_loss_by_hand() -> None:
+    student = torch.tensor([[1.0, 0.0], [0.0, 2.0]])
+    teacher = torch.tensor([[1.0, 1.0], [0.0, 1.0]])
+    # cosines: 1/sqrt(2) and 1 -> mean of (1 - cos) = (1 - 0.7071) / 2
+    assert float(distillation_loss(student, teacher)) == pytest.approx((1 - 1 / math.sqrt(2)) / 2, rel=1e-6)
+
+
+def test_relational_distillation_compares_pairwise_cosines_off_the_diagonal() -> None:
+    student = torch.tensor([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]])  # cosines 0, 0.7071, 0.7071
+    teacher = torch.tensor([[1.0, 0.0], [1.0, 0.0], [0.0, 1.0]])  # cosines 1, 0, 0
+    expected = 2 * (1.0**2 + (1 / math.sqrt(2)) ** 2 + (1 / math.sqrt(2)) ** 2) / 6
+    assert float(relational_distillation_loss(student, teacher)) == pytest.approx(expected, rel=1e-6)
+    rotation = torch.tensor([[0.0, -1.0], [1.0, 0.0]])  # same relations in another orientation: no loss
+    assert float(relational_distillation_loss(teacher @ rotation, teacher * 3)) == pytest.approx(0.0, abs=1e-7)

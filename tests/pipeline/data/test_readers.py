@@ -4,7 +4,9 @@ import numpy as np
 
 from pipeline.data import CelebA, DataPaths, read_mtfl_list
 from pipeline.data.celeba import ALIGNED_CELEBA_POINTS, aligned_points
+from pipeline.data.faces_extra import read_faces_extra
 from pipeline.data.mtfl import mtfl_points
+from pipeline.train.faces import all_training_faces, validation_sets
 
 
 def test_shared_celeba_tables_match_the_data_readme(data_root: Path) -> None:
@@ -63,3 +65,23 @@ def test_official_layout_is_read_unchanged(tmp_path: Path) -> None:
     np.testing.assert_allclose(aligned_points(celeba, "000001.jpg", 178)[2], [77, 142])
     # Without the official list (the half-size subset) the mean points, scaled to the photo, are used.
     np.testing.assert_allclose(aligned_points(CelebA(tmp_path / "missing"), "x.jpg", 89), ALIGNED_CELEBA_POINTS / 2)
+
+
+def test_faces_extra_matches_its_readme(data_root: Path) -> None:
+    faces = read_faces_extra(DataPaths.from_root(data_root).faces_extra)
+    assert len(faces) == 49_690
+    named = faces[faces.identity != ""]
+    assert len(named) == 13_374 and named.identity.nunique() == 880
+    assert faces.points.iloc[0].shape == (5, 2)
+    assert faces.points.iloc[0][0, 0] < faces.points.iloc[0][1, 0]  # CelebA order: the image's left eye first
+
+
+def test_embedder_validation_people_are_whole_identities_never_trained_on(data_root: Path) -> None:
+    faces = all_training_faces(DataPaths.from_root(data_root))
+    assert len(faces) == 64_713 and faces.key.is_unique
+    sets = validation_sets(faces, seed=0)
+    assert set(sets) == {"wild", "named"}
+    for rows in sets.values():
+        held_out = set(faces.identity.to_numpy()[rows])
+        others = np.setdiff1d(np.arange(len(faces)), np.concatenate(list(sets.values())))
+        assert not held_out & set(faces.identity.to_numpy()[others]) - {""}
