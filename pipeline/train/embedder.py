@@ -38,6 +38,7 @@ from index.extra import ExtraConfig, extra_folder, split_extra
 from ..config import EmbedderConfig, save_config
 from ..data import DataPaths
 from ..data.augment import embedder_transform
+from ..evaluate import pair_scores
 from ..losses import ArcFaceMargin, distillation_loss, relational_distillation_loss
 from ..networks import EmbeddingNet, normalise
 from .common import (
@@ -69,15 +70,6 @@ def teacher_targets(cache: Path, names: list[str]) -> np.ndarray:
     parts = [np.load(cache / f"{name}.npy", mmap_mode="r") for name in names]
     targets = np.concatenate(parts, axis=2).astype(np.float32)
     return targets / np.linalg.norm(targets, axis=2, keepdims=True)
-
-
-def pair_scores(embeddings: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Cosines of all same-identity pairs and all different-identity pairs."""
-    similarity = embeddings @ embeddings.T
-    upper = np.triu_indices(len(labels), k=1)
-    same = labels[upper[0]] == labels[upper[1]]
-    scores = similarity[upper]
-    return scores[same], scores[~same]
 
 
 def threshold_at_fpr(genuine: np.ndarray, impostor: np.ndarray, fpr: float) -> tuple[float, float]:
