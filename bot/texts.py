@@ -161,6 +161,10 @@ def faces_found(found: int, shown: int) -> str:
     skipped = found - shown
     if skipped <= 0:
         return ngettext("I found {found} face.", "I found {found} faces.", found).format(found=found)
+    if shown == 1:
+        return ngettext("I found {found} face: here is the largest ({skipped} more).",
+                        "I found {found} faces: here is the largest ({skipped} more).",
+                        found).format(found=found, skipped=skipped)
     return ngettext("I found {found} face: here are the {shown} largest ({skipped} more).",
                     "I found {found} faces: here are the {shown} largest ({skipped} more).",
                     found).format(found=found, shown=shown, skipped=skipped)

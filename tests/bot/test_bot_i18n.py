@@ -88,7 +88,7 @@ def test_every_text_function_formats_in_both_languages(locale: str) -> None:
         produced = [texts.welcome(), texts.queue_full(1), texts.queue_full(3), texts.download_failed(),
                     texts.compare_how(), texts.compare_need_two_faces(1), texts.compare_no_face(2),
                     texts.compare_caption(0.5, Verdict.SAME, 0.435, 0.335), texts.faces_found(13, 10),
-                    texts.faces_found(2, 2), texts.card_note([QualityIssue.BLURRED]),
+                    texts.faces_found(2, 2), texts.faces_found(3, 1), texts.card_note([QualityIssue.BLURRED]),
                     texts.caption_header(1, 2, 8, third_person=True),
                     *(texts.quality_advice(issue) for issue in QualityIssue),
                     *(texts.photo_problem(problem, 20 * 1024 * 1024) for problem in PhotoProblem),

@@ -47,7 +47,7 @@ def test_faces_beyond_the_limit_are_counted_as_skipped(bot_service: LookalikeSer
     one_face_only.close()
     assert (len(reply.cards), reply.skipped) == (1, 1)
     assert reply.overview is not None and reply.overview.caption == texts.faces_found(2, 1)
-    assert reply.overview.caption == "I found 2 faces: here are the 1 largest (1 more)."
+    assert reply.overview.caption == "I found 2 faces: here is the largest (1 more)."
 
 
 def test_no_face_gives_no_card(bot_service: LookalikeService, no_face_jpeg: bytes) -> None:

@@ -50,3 +50,9 @@ def test_log_lines_lose_the_token_and_the_file_path_after_it() -> None:
     line = RedactingFormatter(token).format(record)
     assert token not in line and "file_7" not in line
     assert line.endswith("GET http://127.0.0.1/file/bot<redacted> failed")
+
+
+def test_the_overview_says_what_was_found_and_how_many_got_no_card() -> None:
+    assert texts.faces_found(2, 2) == "I found 2 faces."
+    assert texts.faces_found(13, 10) == "I found 13 faces: here are the 10 largest (3 more)."
+    assert texts.faces_found(3, 1) == "I found 3 faces: here is the largest (2 more)."
