@@ -17,11 +17,11 @@ import random
 from dataclasses import dataclass
 from pathlib import Path
 
-import cv2
 import numpy as np
 import pandas as pd
 
 from pipeline.data.faces_extra import FACES_FILE, read_faces_extra
+from pipeline.image import read_rgb
 
 EXTRA_DIR = "faces_extra"
 
@@ -95,7 +95,7 @@ def unlabelled_people(faces: pd.DataFrame, config: ExtraConfig) -> pd.DataFrame:
 
 def read_crop(folder: Path, path: str) -> np.ndarray:
     """An aligned 112x112 face of faces_extra as RGB uint8."""
-    return cv2.cvtColor(cv2.imread(str(folder / path)), cv2.COLOR_BGR2RGB)
+    return read_rgb(folder / path)
 
 
 def read_crops(folder: Path, rows: pd.DataFrame) -> np.ndarray:

@@ -19,10 +19,11 @@ from pathlib import Path
 import numpy as np
 
 from ..data import DataPaths
+from ..embedder import unit_rows
 from ..evaluate import celebrity_crops, verification
 from ..inference import FacePipeline
 from .faces import validation_image_ids
-from .teachers import DEFAULT_TEACHERS_DIR, TEACHER_SPECS, load_teacher, unit
+from .teachers import DEFAULT_TEACHERS_DIR, TEACHER_SPECS, load_teacher
 
 
 def cached_crops(cache: Path, pipe: FacePipeline, data: DataPaths) -> dict[str, tuple[np.ndarray, np.ndarray, int]]:
@@ -59,7 +60,8 @@ def main() -> None:
     for size in range(2, len(members) + 1):
         for group in combinations(members, size):
             embeddings["+".join(group)] = {
-                set_name: unit(np.concatenate([embeddings[m][set_name] for m in group], axis=1)) for set_name in sets}
+                set_name: unit_rows(np.concatenate([embeddings[m][set_name] for m in group], axis=1))
+                for set_name in sets}
     report = {}
     for name, by_set in embeddings.items():
         report[name] = {}

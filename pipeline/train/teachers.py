@@ -32,6 +32,7 @@ import onnx
 from onnx import numpy_helper
 
 from ..align import ARCFACE_TEMPLATE
+from ..embedder import unit_rows
 
 DEFAULT_TEACHERS_DIR = Path("teachers")
 
@@ -62,10 +63,6 @@ TEACHER_SPECS = {
 }
 
 
-def unit(vectors: np.ndarray) -> np.ndarray:
-    return (vectors / np.linalg.norm(vectors, axis=1, keepdims=True)).astype(np.float32)
-
-
 class OnnxTeacher:
     """An ONNX face embedder (made by `obtain`) run with ONNX Runtime on the CPU."""
 
@@ -83,7 +80,7 @@ class OnnxTeacher:
     def __call__(self, crops: np.ndarray, batch: int = 64) -> np.ndarray:
         images = ((crops.astype(np.float32) - self.spec.mean) / self.spec.std).transpose(0, 3, 1, 2)
         out = [self.session.run(None, {self.input: images[i:i + batch]})[0] for i in range(0, len(images), batch)]
-        return unit(np.concatenate(out).reshape(len(crops), -1))
+        return unit_rows(np.concatenate(out).reshape(len(crops), -1)).astype(np.float32)
 
 
 class DlibTeacher:
@@ -107,7 +104,7 @@ class DlibTeacher:
             image = cv2.resize(crop, None, fx=2, fy=2, interpolation=cv2.INTER_CUBIC)
             chip = self.dlib.get_face_chip(image, self.shape(image, rect), size=150, padding=0.25)
             out.append(np.asarray(self.net.compute_face_descriptor(chip), np.float32))
-        return unit(np.stack(out))
+        return unit_rows(np.stack(out)).astype(np.float32)
 
 
 def rectangle_from_points(points: np.ndarray) -> tuple[int, int, int, int]:
