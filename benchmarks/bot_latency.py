@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from index.gallery import default_index_dir
+from pipeline import settings
 
 from .bot_driver import BotProcess, FakeBotAPI, Workload, run_workload, upload
 from .common import REPO, REPORTS, BenchPhoto, write_report
@@ -41,7 +41,7 @@ def main() -> None:
     args = parser.parse_args()
     width, height = Image.open(args.photo).size
     photo = BenchPhoto(args.photo.name, 1, max(width, height), width, height, args.photo.read_bytes())
-    seconds = asyncio.run(measure(args.index or default_index_dir(), photo, args.runs,
+    seconds = asyncio.run(measure(args.index or settings.index_dir(), photo, args.runs,
                                   REPORTS / "bot_latency_bot.log"))
     figures = {"runs": len(seconds), "median_s": float(np.median(seconds)), "max_s": float(np.max(seconds))}
     print(f"update -> card, {args.photo.name}, {len(seconds)} runs: median {figures['median_s'] * 1000:.0f} ms, "

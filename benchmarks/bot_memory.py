@@ -20,7 +20,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from index.gallery import default_index_dir
+from pipeline import settings
 
 from .bot_driver import BotProcess, FakeBotAPI, Workload, run_workload, upload
 from .common import MB, REPORTS, default_data_root, findable_photos, format_table, load_note, write_report
@@ -66,7 +66,7 @@ async def measure_index(index_dir: Path, photos_per_user: int, data_root: Path, 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.bot_memory", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--index", type=Path, default=default_index_dir())
+    parser.add_argument("--index", type=Path, default=settings.index_dir())
     parser.add_argument("--synthetic-size", type=int, default=CELEBA_SIZE)
     parser.add_argument("--photos-per-user", type=int, default=12)
     parser.add_argument("--data-root", type=Path, default=default_data_root())

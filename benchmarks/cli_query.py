@@ -20,18 +20,19 @@ from pathlib import Path
 
 import numpy as np
 
-from index.cli import EXAMPLE_PHOTO
-from index.engine import FaceMatches, LookalikeEngine, default_weights_dir
-from index.gallery import default_index_dir
-from pipeline.card import encode_jpeg
+from cli.main import EXAMPLE_PHOTO
+from index.engine import FaceMatches, LookalikeEngine
+from pipeline import settings
+from pipeline.image import encode_jpeg
 from pipeline.photo import read_photo
+from reply.replier import Replier
 
 STAGES = ("read", "faces", "search", "card")
 
 
 def cold_seconds(photo: Path, index_dir: Path, weights: Path | None, repeat: int) -> float:
     """Median wall time of the whole command in a new process."""
-    command = [sys.executable, "-m", "index.cli", "query", str(photo), "--index", str(index_dir)]
+    command = [sys.executable, "-m", "cli.main", "query", str(photo), "--index", str(index_dir)]
     if weights is not None:
         command += ["--weights", str(weights)]
     times = []
@@ -52,8 +53,9 @@ def one_warm_query(engine: LookalikeEngine, photo: Path) -> list[float]:
     marks.append(time.perf_counter())
     found = [FaceMatches(face, engine.gallery.search(face.embedding, 8)) for face in faces]
     marks.append(time.perf_counter())
+    replier = Replier(engine)
     for face_matches in found:
-        encode_jpeg(engine.card(face_matches))
+        encode_jpeg(replier.card(face_matches))
     marks.append(time.perf_counter())
     return list(np.diff(marks))
 
@@ -70,8 +72,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.cli_query", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("photos", nargs="*", type=Path, default=[EXAMPLE_PHOTO])
-    parser.add_argument("--index", type=Path, default=default_index_dir())
-    parser.add_argument("--weights", type=Path, default=default_weights_dir())
+    parser.add_argument("--index", type=Path, default=settings.index_dir())
+    parser.add_argument("--weights", type=Path, default=settings.weights_dir())
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--out", type=Path, help="also write the figures here as JSON")
     args = parser.parse_args(argv)

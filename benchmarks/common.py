@@ -26,10 +26,10 @@ import psutil
 from PIL import Image
 
 from pipeline import FacePipeline
-from pipeline.card import encode_jpeg
-from pipeline.config import DATA_ROOT_ENV
 from pipeline.detector import FaceDetector
+from pipeline.image import encode_jpeg
 from pipeline.photo import decode_photo
+from pipeline.settings import DATA_ROOT_ENV
 
 REPO = Path(__file__).resolve().parents[1]
 REPORTS = REPO / "reports" / "benchmarks"

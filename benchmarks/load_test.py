@@ -22,7 +22,7 @@ import asyncio
 from pathlib import Path
 from typing import Any
 
-from index.gallery import default_index_dir
+from pipeline import settings
 
 from .bot_driver import BotProcess, FakeBotAPI, MemorySample, RunResult, Workload, run_workload, upload
 from .common import REPORTS, default_data_root, findable_photos, format_table, load_note, machine, rss_mb, write_report
@@ -84,7 +84,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--settle", type=int, default=100, help="photos before memory counts as warmed up")
     parser.add_argument("--timeout-s", type=float, default=60.0)
     parser.add_argument("--time-limit-s", type=float, default=900.0)
-    parser.add_argument("--index", type=Path, default=default_index_dir())
+    parser.add_argument("--index", type=Path, default=settings.index_dir())
     parser.add_argument("--data-root", type=Path, default=default_data_root())
     parser.add_argument("--log", type=Path, default=REPORTS / "load_test_bot.log")
     parser.add_argument("--out", type=Path, default=REPORTS / "load_test.json")

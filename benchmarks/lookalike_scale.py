@@ -20,11 +20,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from index.bands import LookalikeScale
 from index.extra import ExtraConfig, read_crops, split_extra
-from index.gallery import NAMED_DIR, Gallery, default_index_dir
+from index.gallery import NAMED_DIR, Gallery
 from index.scale import band_shares
-from pipeline import FacePipeline
-from pipeline.card import LookalikeScale
+from pipeline import FacePipeline, settings
 from pipeline.image import read_rgb
 
 from .common import TEST_PARTITION, default_data_root, format_table, load_note
@@ -68,7 +68,7 @@ def celeba_test_faces(pipe: FacePipeline, data_root: Path) -> tuple[np.ndarray, 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.lookalike_scale", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--index", type=Path, default=default_index_dir())
+    parser.add_argument("--index", type=Path, default=settings.index_dir())
     parser.add_argument("--data-root", type=Path, default=default_data_root())
     args = parser.parse_args(argv)
     pipe = FacePipeline.load(threads=1)

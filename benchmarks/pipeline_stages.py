@@ -33,15 +33,16 @@ from matplotlib.figure import Figure
 from sklearn.metrics.pairwise import cosine_similarity
 from threadpoolctl import threadpool_limits
 
-from bot.config import QualityThresholds
 from bot.service import LookalikeService
 from index.engine import LookalikeEngine, check_same_weights
-from index.gallery import Gallery, Match, default_index_dir
-from pipeline import FacePipeline
+from index.gallery import Gallery, Match
+from pipeline import FacePipeline, settings
 from pipeline.align import align_face
-from pipeline.card import encode_jpeg, render_card
-from pipeline.photo import PhotoLimits, decode_photo
-from pipeline.runtime import default_runtime
+from pipeline.image import encode_jpeg
+from pipeline.photo import decode_photo
+from reply.card import render_card
+from reply.replier import Replier
+from training.reference import torch_pipeline
 
 from .common import (
     REPORTS,
@@ -133,11 +134,10 @@ def start_up(index_dir: Path, runtime: str, threads: int) -> tuple[LookalikeServ
     figures = {"index load": seconds(lambda: Gallery.load(index_dir))}
     gallery = Gallery.load(index_dir)
     started = time.perf_counter()
-    pipe = FacePipeline.load(runtime=runtime, threads=threads)
+    pipe = FacePipeline.load(threads=threads) if runtime == "onnx" else torch_pipeline(threads=threads)
     figures["models load"] = time.perf_counter() - started
     figures["fingerprint check"] = seconds(lambda: check_same_weights(gallery, pipe, index_dir))
-    service = LookalikeService(LookalikeEngine(pipe, gallery), PhotoLimits(), QualityThresholds(), max_faces=10,
-                               workers=1)
+    service = LookalikeService(Replier(LookalikeEngine(pipe, gallery)), workers=1)
     figures["warm-up"] = seconds(service.warm_up)
     return service, figures
 
@@ -153,12 +153,12 @@ def measure_photo(service: LookalikeService, vectors: np.ndarray, photo: BenchPh
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.pipeline_stages", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--index", type=Path, default=default_index_dir())
+    parser.add_argument("--index", type=Path, default=settings.index_dir())
     parser.add_argument("--data-root", type=Path, default=default_data_root())
     parser.add_argument("--sizes", type=int, nargs="+", default=[640, 2000])
     parser.add_argument("--faces", type=int, nargs="+", default=[1, 8])
     parser.add_argument("--threads", type=int, nargs="+", default=[1, 2])
-    parser.add_argument("--runtime", choices=["onnx", "torch"], default=default_runtime())
+    parser.add_argument("--runtime", choices=["onnx", "torch"], default="onnx")
     parser.add_argument("--repeat", type=int, default=20)
     parser.add_argument("--seed-repeat", type=int, default=3)
     parser.add_argument("--out", type=Path, default=REPORTS / "pipeline_stages.json")

@@ -23,7 +23,8 @@ import faiss
 import numpy as np
 import pandas as pd
 
-from index.gallery import CROPS_FILE, INDEX_FILE, MANIFEST_FILE, METADATA_FILE, create_faiss_index, default_index_dir
+from index.gallery import CROPS_FILE, INDEX_FILE, MANIFEST_FILE, METADATA_FILE, create_faiss_index
+from pipeline import settings
 
 from .common import REPORTS
 from .search import FACES_PER_IDENTITY, synthetic_faces
@@ -70,7 +71,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.synthetic_index", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--size", type=int, default=CELEBA_SIZE)
-    parser.add_argument("--base", type=Path, default=default_index_dir())
+    parser.add_argument("--base", type=Path, default=settings.index_dir())
     parser.add_argument("--out", type=Path, default=None, help=f"default: {REPORTS}/synthetic-SIZE")
     args = parser.parse_args(argv)
     out_dir = synthetic_index(args.base, args.out or REPORTS / f"synthetic-{args.size}", args.size)

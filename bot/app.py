@@ -16,16 +16,15 @@ from aiogram.utils.i18n import SimpleI18nMiddleware
 from aiogram.webhook.aiohttp_server import SimpleRequestHandler, setup_application
 from aiohttp import web
 
+from bot.albums import AlbumMiddleware
+from bot.config import ConfigError, Settings
+from bot.handlers import create_routers
+from bot.i18n import create_i18n
+from bot.queue import InMemoryUserQueue
+from bot.retry import RetryMiddleware, TelegramSession
+from bot.service import LookalikeService
 from index.engine import IndexMismatchError
 from index.gallery import MissingIndexError
-
-from .albums import AlbumMiddleware
-from .config import ConfigError, Settings
-from .handlers import create_routers
-from .i18n import create_i18n
-from .queue import InMemoryUserQueue
-from .retry import RetryMiddleware, TelegramSession
-from .service import LookalikeService
 
 
 def create_bot(settings: Settings) -> Bot:

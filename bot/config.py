@@ -16,20 +16,15 @@ from typing import TypeVar
 
 from dotenv import dotenv_values
 
+from pipeline import settings
+from pipeline.photo import PhotoLimits
+from reply.quality import QualityThresholds
+
 T = TypeVar("T")
 
 
 class ConfigError(ValueError):
     """A missing or malformed setting; the message is one line for the person starting the bot."""
-
-
-@dataclass(frozen=True)
-class QualityThresholds:
-    """When a face gets the "the match may be poor" note (see bot/quality.py)."""
-
-    min_face_px: float = 40.0  # shorter side of the detector's box, in photo pixels
-    max_turn: float = 0.6  # nose offset from the face centre line, in half eye distances (see quality.py)
-    min_sharpness: float = 40.0  # variance of the Laplacian of the aligned 112x112 grey crop
 
 
 @dataclass(frozen=True)
@@ -51,21 +46,22 @@ class WebhookSettings:
 class Settings:
     bot_token: str = field(repr=False)  # never in logs or tracebacks
     api_base_url: str | None = None  # a local Bot API server, e.g. http://127.0.0.1:8081
-    index_dir: Path = Path("index_data")
-    weights_dir: Path | None = None  # None: the weights committed in pipeline/weights
-    max_faces: int = 10
+    index_dir: Path = settings.DEFAULT_INDEX_DIR
+    weights_dir: Path = settings.DEFAULT_WEIGHTS_DIR
+    lookalikes: int = settings.LOOKALIKES  # CelebA look-alikes on each face's card
+    max_faces: int = settings.MAX_FACES  # faces answered per photo, largest first
     workers: int = 2  # photos processed at the same time
     queue_length: int = 5  # a user's photos waiting behind the one being answered; past it the bot says so
     album_wait_s: float = 1.0  # how long the photos of one album (one media_group_id) are collected
-    max_file_bytes: int = 20 * 1024 * 1024  # the cloud Bot API lets bots download at most 20 MB
-    max_pixels: int = 40_000_000
+    max_file_bytes: int = PhotoLimits.max_bytes  # the cloud Bot API lets bots download at most 20 MB
+    max_pixels: int = PhotoLimits.max_pixels
     quality: QualityThresholds = field(default_factory=QualityThresholds)
     log_level: str = "INFO"
     webhook: WebhookSettings = field(default_factory=WebhookSettings)
 
     def __post_init__(self) -> None:
-        if self.max_faces < 1 or self.workers < 1:
-            raise ConfigError("MAX_FACES and WORKERS must be at least 1")
+        if self.max_faces < 1 or self.workers < 1 or self.lookalikes < 1:
+            raise ConfigError("MAX_FACES, LOOKALIKES and WORKERS must be at least 1")
         if self.queue_length < 0 or self.album_wait_s < 0:
             raise ConfigError("QUEUE_LENGTH and ALBUM_WAIT_SECONDS must not be negative")
         if self.log_level not in logging.getLevelNamesMapping():
@@ -79,18 +75,18 @@ class Settings:
         token = values.get("BOT_TOKEN", "").strip()
         if not token:
             raise ConfigError("BOT_TOKEN is not set: put @BotFather's token in .env or the environment")
-        weights_dir = values.get("LOOKALIKE_WEIGHTS_DIR")
         return cls(
             bot_token=token,
             api_base_url=values.get("BOT_API_BASE_URL") or None,
-            index_dir=Path(values.get("LOOKALIKE_INDEX_DIR") or "index_data"),
-            weights_dir=Path(weights_dir) if weights_dir else None,
-            max_faces=parse(values, "MAX_FACES", int, 10),
+            index_dir=settings.index_dir(values),
+            weights_dir=settings.weights_dir(values),
+            lookalikes=parse(values, settings.LOOKALIKES_ENV, int, settings.LOOKALIKES),
+            max_faces=parse(values, settings.MAX_FACES_ENV, int, settings.MAX_FACES),
             workers=parse(values, "WORKERS", int, 2),
             queue_length=parse(values, "QUEUE_LENGTH", int, 5),
             album_wait_s=parse(values, "ALBUM_WAIT_SECONDS", float, 1.0),
-            max_file_bytes=int(parse(values, "MAX_FILE_MB", float, 20.0) * 1024 * 1024),
-            max_pixels=parse(values, "MAX_PIXELS", int, 40_000_000),
+            max_file_bytes=int(parse(values, "MAX_FILE_MB", float, PhotoLimits.max_bytes / 2**20) * 2**20),
+            max_pixels=parse(values, "MAX_PIXELS", int, PhotoLimits.max_pixels),
             quality=QualityThresholds(
                 min_face_px=parse(values, "QUALITY_MIN_FACE_PX", float, QualityThresholds.min_face_px),
                 max_turn=parse(values, "QUALITY_MAX_TURN", float, QualityThresholds.max_turn),

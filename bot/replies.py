@@ -14,9 +14,9 @@ from collections.abc import Iterator, Sequence
 
 from aiogram.types import BufferedInputFile, InputMediaPhoto, Message
 
-from .retry import send_once
-from .service import Card
-from .texts import CAPTION_LIMIT, MESSAGE_LIMIT
+from bot.retry import send_once
+from bot.service import CaptionedPhoto
+from bot.texts import CAPTION_LIMIT, MESSAGE_LIMIT
 
 ALBUM_LIMIT = 10  # photos in one sendMediaGroup
 
@@ -78,12 +78,12 @@ async def reply_photo(to: Message, jpeg: bytes, caption: str, filename: str = "l
         await send_once(to.reply(piece, allow_sending_without_reply=True))
 
 
-def albums(cards: Sequence[Card]) -> list[Sequence[Card]]:
+def albums(cards: Sequence[CaptionedPhoto]) -> list[Sequence[CaptionedPhoto]]:
     """The cards in groups of at most ALBUM_LIMIT."""
     return [cards[start:start + ALBUM_LIMIT] for start in range(0, len(cards), ALBUM_LIMIT)]
 
 
-async def reply_cards(to: Message, cards: Sequence[Card]) -> None:
+async def reply_cards(to: Message, cards: Sequence[CaptionedPhoto]) -> None:
     """Every card, as albums of up to 10 (a single card as a photo), replying to the photo `to`."""
     for album in albums(cards):
         if len(album) == 1:

@@ -1,11 +1,12 @@
-"""Photo bytes -> one look-alike card per face (or two faces compared), computed in a bounded worker pool
-off the event loop.
+"""Photo bytes -> the bot's answer (the cards of reply/replier.py with Telegram captions), computed in a bounded
+worker pool off the event loop.
 
-The models are loaded and warmed up once (`LookalikeService.load`); each request decodes the photo
-safely, finds the faces and their look-alikes, checks each face's quality and renders its card. All of
-that is CPU work, so `find_lookalikes` and `compare` hand it to a thread pool of `workers` threads: at most
-that many photos are processed at once, and the event loop keeps serving other users meanwhile. The work
-runs in a copy of the caller's context, so that texts come out in the language of the update being handled.
+The models are loaded and warmed up once (`LookalikeService.load`); each request runs the reply path shared
+with the command line (decode safely, find the faces and their look-alikes, check each face's quality, render
+the cards) and adds the captions in the user's language. All of that is CPU work, so `find_lookalikes` and
+`compare` hand it to a thread pool of `workers` threads: at most that many photos are processed at once, and the
+event loop keeps serving other users meanwhile. The work runs in a copy of the caller's context, so that texts
+come out in the language of the update being handled.
 """
 
 from __future__ import annotations
@@ -22,24 +23,21 @@ from typing import TypeVar
 
 import numpy as np
 
-from index.engine import FaceMatches, LookalikeEngine
-from pipeline.card import CardText, encode_jpeg
-from pipeline.compare import compare_faces, faces_to_compare
-from pipeline.photo import PhotoLimits, decode_photo
+from bot import texts
+from bot.config import Settings
+from index.engine import LookalikeEngine
+from pipeline.image import encode_jpeg
+from pipeline.photo import PhotoLimits
+from reply.replier import FaceReply, Replier
 
-from . import texts
-from .config import QualityThresholds, Settings
-from .quality import assess_face
-
-TOP_MATCHES = 8
 T = TypeVar("T")
 
 logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
-class Card:
-    """One face's result: the card as JPEG bytes and the caption that goes with it."""
+class CaptionedPhoto:
+    """A picture as the bot sends it: JPEG bytes and the caption that goes with it."""
 
     jpeg: bytes
     caption: str
@@ -47,31 +45,19 @@ class Card:
 
 @dataclass(frozen=True)
 class LookalikeReply:
-    """Cards for the faces shown (largest first; empty when there is no face), how many were left out, and for
-    a photo of several faces the overview that numbers them (JPEG and caption, sent before the cards)."""
+    """The cards of the faces shown (largest first; empty when there is no face), how many faces were left out,
+    and for a photo of several faces the overview that numbers them (sent before the cards)."""
 
-    cards: list[Card]
+    cards: list[CaptionedPhoto]
     skipped: int
-    overview: Card | None = None
-
-
-@dataclass(frozen=True)
-class ComparisonReply:
-    """Two faces side by side (JPEG bytes), and the caption with their similarity and the verdict."""
-
-    jpeg: bytes
-    caption: str
+    overview: CaptionedPhoto | None = None
 
 
 class LookalikeService:
-    """The engine plus the bot's limits and quality thresholds, behind a pool of `workers` threads."""
+    """The reply path (reply/replier.py) behind a pool of `workers` threads."""
 
-    def __init__(self, engine: LookalikeEngine, limits: PhotoLimits, quality: QualityThresholds,
-                 max_faces: int, workers: int) -> None:
-        self.engine = engine
-        self.limits = limits
-        self.quality = quality
-        self.max_faces = max_faces
+    def __init__(self, replier: Replier, workers: int) -> None:
+        self.replier = replier
         self._executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="lookalike")
 
     @classmethod
@@ -82,15 +68,20 @@ class LookalikeService:
         # oversubscription (and 10-100x slow-downs measured here) of every worker spawning its own pool.
         engine = LookalikeEngine.load(settings.index_dir, weights_dir=settings.weights_dir, threads=1)
         limits = PhotoLimits(max_bytes=settings.max_file_bytes, max_pixels=settings.max_pixels)
-        service = cls(engine, limits, settings.quality, settings.max_faces, settings.workers)
+        replier = Replier(engine, limits, settings.quality, settings.lookalikes, settings.max_faces)
+        service = cls(replier, settings.workers)
         service.warm_up()
         logger.info("Models loaded and warmed up in %.1f s", time.perf_counter() - started)
         return service
 
+    @property
+    def engine(self) -> LookalikeEngine:
+        return self.replier.engine
+
     def warm_up(self) -> None:
         """Run every model once, so that the first user does not pay for lazy initialisation."""
         blank = np.full((256, 256, 3), 128, np.uint8)
-        self.engine.lookup(blank, top=TOP_MATCHES, max_faces=self.max_faces)
+        self.replier.reply_to_image(blank)
         _, crops = self.engine.pipeline.faces_in_box(blank, np.array([[64, 64, 192, 192]], np.float32))
         self.engine.pipeline.embed_crops(crops)
 
@@ -105,42 +96,38 @@ class LookalikeService:
         `third_person`: captions about "this face" rather than "your" (in groups)."""
         return await self.in_pool(self.describe_photo, photo, third_person)
 
-    async def compare(self, photos: Sequence[bytes]) -> ComparisonReply:
-        """The two largest faces of one photo, or the largest of each of two, compared (pipeline/compare.py).
-
-        Raises PhotoError for an unusable photo, NotEnoughFacesError when there are not two faces.
-        """
+    async def compare(self, photos: Sequence[bytes]) -> CaptionedPhoto:
+        """The two largest faces of one photo, or the largest of each of two, side by side with their similarity
+        and verdict (reply/compare.py). Raises PhotoError for an unusable photo, NotEnoughFacesError when there
+        are not two faces."""
         return await self.in_pool(self.describe_comparison, photos)
 
-    def describe_comparison(self, photos: Sequence[bytes]) -> ComparisonReply:
+    def describe_comparison(self, photos: Sequence[bytes]) -> CaptionedPhoto:
         """The blocking work behind `compare`."""
-        faces = [self.engine.pipeline(decode_photo(photo, self.limits)) for photo in photos]
-        comparison = compare_faces(*faces_to_compare(faces), self.engine.threshold)
+        comparison = self.replier.compare(photos)
         caption = texts.compare_caption(comparison.similarity, comparison.verdict, comparison.same_from,
                                         comparison.lookalike_from)
-        return ComparisonReply(jpeg=encode_jpeg(comparison.image), caption=caption)
+        return CaptionedPhoto(jpeg=encode_jpeg(comparison.image), caption=caption)
 
     def describe_photo(self, photo: bytes, third_person: bool = False) -> LookalikeReply:
-        """The blocking work behind find_lookalikes: decode, look up, check quality, render cards."""
+        """The blocking work behind find_lookalikes: the reply path, then the captions."""
         started = time.perf_counter()
-        rgb = decode_photo(photo, self.limits)
-        result = self.engine.lookup(rgb, top=TOP_MATCHES, max_faces=self.max_faces)
-        words = texts.card_text(third_person)
-        cards = [self.make_card(face, len(result.faces), words, third_person) for face in result.faces]
-        overview = self.engine.overview(rgb, result)
-        overview_card = (Card(jpeg=encode_jpeg(overview), caption=texts.faces_found(result.found, len(cards)))
-                         if overview is not None else None)
-        logger.info("Photo %dx%d: %d face(s) found, %d shown, %.2f s", rgb.shape[1], rgb.shape[0], result.found,
-                    len(cards), time.perf_counter() - started)
-        return LookalikeReply(cards=cards, skipped=result.skipped, overview=overview_card)
-
-    def make_card(self, found: FaceMatches, count: int, words: CardText, third_person: bool) -> Card:
-        """One face's card, titled with its number on the overview, with the closest named celebrity."""
-        issues = assess_face(found.face, self.quality)
-        image = self.engine.card(found, note=texts.card_note(issues), text=words)
-        caption = texts.card_caption(found.number or 1, count, found.matches, issues, third_person, found.named)
-        return Card(jpeg=encode_jpeg(image), caption=caption)
+        reply = self.replier.reply(photo, texts.card_text(third_person))
+        cards = [captioned(face, len(reply.faces), third_person) for face in reply.faces]
+        overview = (CaptionedPhoto(reply.overview, texts.faces_found(reply.found, len(cards)))
+                    if reply.overview is not None else None)
+        logger.info("Photo %dx%d: %d face(s) found, %d shown, %.2f s", *reply.photo_size, reply.found, len(cards),
+                    time.perf_counter() - started)
+        return LookalikeReply(cards=cards, skipped=reply.skipped, overview=overview)
 
     def close(self) -> None:
         """Stop the worker pool after the requests in progress."""
         self._executor.shutdown(wait=True)
+
+
+def captioned(face: FaceReply, count: int, third_person: bool) -> CaptionedPhoto:
+    """One face's card with its caption: its number on the overview, look-alikes, closest named celebrity and
+    any quality advice."""
+    found = face.found
+    caption = texts.card_caption(found.number or 1, count, found.matches, face.issues, third_person, found.named)
+    return CaptionedPhoto(jpeg=face.card, caption=caption)

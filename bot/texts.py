@@ -2,20 +2,19 @@
 
 Each text is a function so that `_` (bot/i18n.py) translates it for the update being handled; outside an
 update (tests, benchmarks) the English original comes back. The words drawn on the card image (card_text,
-card_note) are translated too.
+its quality note included) are translated too.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
+from bot.i18n import _, ngettext
 from index.gallery import Match
-from pipeline.card import CardText
-from pipeline.compare import Verdict
 from pipeline.photo import PhotoProblem
-
-from .i18n import _, ngettext
-from .quality import QualityIssue
+from reply.card import CardText
+from reply.compare import Verdict
+from reply.quality import QualityIssue
 
 # Telegram's limits, in UTF-16 code units (how it counts the length of a text).
 CAPTION_LIMIT = 1024
@@ -213,24 +212,12 @@ def compare_caption(similarity: float, verdict: Verdict, same_from: float, looka
              lookalike_from=lookalike_from)
 
 
-# Drawn on the card image (pipeline/card.py draws it in DejaVu Sans, which has Cyrillic letters).
-
-
-def quality_short(issue: QualityIssue) -> str:
-    return {QualityIssue.TOO_SMALL: _("small face"), QualityIssue.TURNED: _("turned head"),
-            QualityIssue.BLURRED: _("blurred")}[issue]
-
-
-def card_note(issues: Sequence[QualityIssue]) -> str | None:
-    """The short warning drawn on a card, or None for a good face."""
-    if not issues:
-        return None
-    return _("Match may be poor: {issues}").format(issues=", ".join(quality_short(issue) for issue in issues))
+# Drawn on the card image (reply/card.py draws it in DejaVu Sans, which has Cyrillic letters).
 
 
 def card_text(third_person: bool = False) -> CardText:
     """The words on the card in the current language: about "this face" rather than "you" in groups.
-    Placeholders as pipeline.card.CardText documents them."""
+    Placeholders as reply.card.CardText documents them."""
     if third_person:
         title, numbered_title, you = (_("CelebA look-alikes of this face"), _("Face {number}: CelebA look-alikes"),
                                       _("This face"))
@@ -244,4 +231,6 @@ def card_text(third_person: bool = False) -> CardText:
         strong=_("strong: closer than {percent} of people's closest look-alike"),
         similar=_("similar: closer than {percent} of people's closest look-alike"),
         weak=_("weak: as close as most people's look-alikes"),
+        note=_("Match may be poor: {issues}"),
+        small_face=_("small face"), turned_head=_("turned head"), blurred=_("blurred"),
     )

@@ -1,5 +1,5 @@
 """lookalike's gallery: build the CelebA index (index.build), search it (index.gallery), answer queries
-(index.engine) and the `lookalike` command line (index.cli).
+(index.engine) and the `lookalike` command line (cli.main).
 
     from index.engine import LookalikeEngine
     result = LookalikeEngine.load("index_data").lookup(rgb)

@@ -35,17 +35,8 @@ import numpy as np
 import pandas as pd
 from tqdm import tqdm
 
-from pipeline import FacePipeline
-from pipeline.card import encode_jpeg
-from pipeline.config import data_root
-from pipeline.data import CelebA, DataPaths
-from pipeline.data.celeba import LANDMARK_COLUMNS, aligned_points
-from pipeline.metrics import paired_iou
-from pipeline.photo import PhotoError, PhotoLimits, read_photo
-
-from .engine import default_weights_dir
-from .extra import ExtraConfig, ExtraSplit, extra_folder, read_crop, read_crops, split_extra
-from .gallery import (
+from index.extra import ExtraConfig, ExtraSplit, extra_folder, read_crop, read_crops, split_extra
+from index.gallery import (
     CROPS_FILE,
     INDEX_FILE,
     MANIFEST_FILE,
@@ -54,9 +45,15 @@ from .gallery import (
     SCALE_FILE,
     Gallery,
     create_faiss_index,
-    default_index_dir,
 )
-from .scale import ScaleConfig, measure_scale, write_scale
+from index.scale import ScaleConfig, measure_scale, write_scale
+from pipeline import FacePipeline, settings
+from pipeline.boxes import paired_iou
+from pipeline.image import encode_jpeg
+from pipeline.photo import PhotoError, PhotoLimits, read_photo
+from pipeline.settings import data_root
+from readers import CelebA, DataPaths
+from readers.celeba import LANDMARK_COLUMNS, aligned_points
 
 logger = logging.getLogger(__name__)
 
@@ -362,9 +359,9 @@ def add_data_arguments(parser: argparse.ArgumentParser) -> None:
 def add_build_arguments(parser: argparse.ArgumentParser) -> None:
     """The build options, shared by `python -m index.build` and `lookalike build-index`."""
     add_data_arguments(parser)
-    parser.add_argument("--out", type=Path, default=default_index_dir(),
+    parser.add_argument("--out", type=Path, default=settings.index_dir(),
                         help="index directory to write (default $LOOKALIKE_INDEX_DIR, else index_data/)")
-    parser.add_argument("--weights", type=Path, default=default_weights_dir(),
+    parser.add_argument("--weights", type=Path, default=settings.weights_dir(),
                         help="model weights folder (default $LOOKALIKE_WEIGHTS_DIR, else the committed ones)")
     parser.add_argument("--limit", type=int, help="at most N photos from each source (for trials)")
     parser.add_argument("--batch", type=int, default=64, help="crops per embedder batch (default 64)")

@@ -1,29 +1,22 @@
-"""The look-alike query service behind the command line and the bot: photo -> faces -> look-alikes -> cards.
+"""The look-up engine: a photo's faces (the pipeline) and each face's look-alikes (the gallery index).
 
     engine = LookalikeEngine.load("index_data")
     result = engine.lookup(rgb)                       # LookupResult: one FaceMatches per face, largest first
-    overview = engine.overview(rgb, result)           # RGB uint8 array with numbered faces; None for one face
-    card = engine.card(result.faces[0])               # RGB uint8 array; pipeline.card.encode_jpeg for bytes
 
-For a photo of several faces, the overview goes first and each card is titled with its face's number there.
+The reply built from a result (cards, overview, quality notes) is reply/replier.py's.
 
 Nothing is mutated after loading, so one engine can serve lookups from several threads at once.
 """
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
+from index.gallery import Gallery, Match
 from pipeline import Face, FacePipeline
-from pipeline.card import ENGLISH, CardText, render_card, render_overview
-
-from .gallery import Gallery, Match
-
-WEIGHTS_DIR_ENV = "LOOKALIKE_WEIGHTS_DIR"
 
 
 class IndexMismatchError(RuntimeError):
@@ -48,12 +41,6 @@ class LookupResult:
     def found(self) -> int:
         """Faces the detector found (what a reply may state: what was found, not what the photo holds)."""
         return len(self.faces) + self.skipped
-
-
-def default_weights_dir() -> Path | None:
-    """$LOOKALIKE_WEIGHTS_DIR when set (development weights), else None: the committed weights."""
-    value = os.environ.get(WEIGHTS_DIR_ENV)
-    return Path(value) if value else None
 
 
 def check_same_weights(gallery: Gallery, pipeline: FacePipeline, index_dir: str | Path) -> None:
@@ -115,19 +102,3 @@ class LookalikeEngine:
         """One face's look-alikes and closest named person."""
         named = self.named.search(face.embedding, 1)[0] if self.named is not None else None
         return FaceMatches(face, self.gallery.search(face.embedding, top), number, named)
-
-    def card(self, face_matches: FaceMatches, note: str | None = None, text: CardText = ENGLISH) -> np.ndarray:
-        """The result card of one face (RGB uint8): colours on each gallery's look-alike scale, titled with the
-        face's overview number when it has one; `text` gives its words in another language."""
-        return render_card(face_matches.face.crop, face_matches.matches, self.gallery.scale, note,
-                           number=face_matches.number, named=face_matches.named,
-                           named_scale=self.named.scale if self.named is not None else None, text=text)
-
-    def overview(self, rgb: np.ndarray, result: LookupResult) -> np.ndarray | None:
-        """The photo scaled for a phone with each searched face's box and number, and the boxes of the faces
-        found beyond the limit (RGB uint8), to send before the cards; None unless the photo has several faces."""
-        numbered = [face for face in result.faces if face.number is not None]
-        if not numbered:
-            return None
-        return render_overview(rgb, [face.face.box for face in numbered], [face.number for face in numbered],
-                               result.skipped_boxes)

@@ -20,8 +20,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from pipeline.data.faces_extra import FACES_FILE, read_faces_extra
 from pipeline.image import read_rgb
+from readers.faces_extra import FACES_FILE, read_faces_extra
 
 EXTRA_DIR = "faces_extra"
 

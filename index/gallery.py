@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import io
 import json
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -33,7 +32,7 @@ import numpy as np
 import pandas as pd
 from PIL import Image
 
-from pipeline.card import LookalikeScale
+from index.bands import LookalikeScale
 
 INDEX_FILE = "faces.index"
 METADATA_FILE = "faces.csv"
@@ -41,8 +40,6 @@ CROPS_FILE = "crops.bin"
 MANIFEST_FILE = "manifest.json"
 SCALE_FILE = "scale.json"
 NAMED_DIR = "named"
-INDEX_DIR_ENV = "LOOKALIKE_INDEX_DIR"
-DEFAULT_INDEX_DIR = "index_data"
 
 # Index type by gallery size, chosen with benchmarks/search.py (see its results): exact search below
 # FLAT_MAX_SIZE vectors, HNSW above it.
@@ -72,11 +69,6 @@ class Match:
     similarity: float
     crop: np.ndarray
     name: str = ""
-
-
-def default_index_dir() -> Path:
-    """$LOOKALIKE_INDEX_DIR, else index_data/ in the current directory."""
-    return Path(os.environ.get(INDEX_DIR_ENV, DEFAULT_INDEX_DIR))
 
 
 def create_faiss_index(dim: int, size: int) -> faiss.Index:

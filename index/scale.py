@@ -1,7 +1,7 @@
 """The look-alike scale of a gallery, measured at the index build so that it follows the embedder that built the
 index: for people who are in no gallery (index/extra.py), the similarity of their closest and k-th closest
 look-alike. The card's bands start where only `strong_share` and `similar_share` of those people's closest
-look-alike reach (pipeline.card.LookalikeScale), so "strong" means closer than most people get.
+look-alike reach (index/bands.py), so "strong" means closer than most people get.
 
 Written to <gallery>/scale.json with the figures behind it: for these people, the share of their closest and
 k-th look-alikes, and of all k, in each band, and quantiles of both similarities.
@@ -16,9 +16,8 @@ from typing import Any
 
 import numpy as np
 
-from pipeline.card import LookalikeScale
-
-from .gallery import SCALE_FILE, Gallery
+from index.bands import Band, LookalikeScale
+from index.gallery import SCALE_FILE, Gallery
 
 QUANTILES = (0.05, 0.25, 0.5, 0.75, 0.9, 0.95, 0.99)
 
@@ -32,8 +31,8 @@ class ScaleConfig:
 
 def band_shares(similarities: np.ndarray, scale: LookalikeScale) -> dict[str, float]:
     """Share of the similarities in each band."""
-    names = [scale.band(float(s)).name for s in np.ravel(similarities)]
-    return {band: round(names.count(band) / max(len(names), 1), 4) for band in ("strong", "similar", "weak")}
+    bands = [scale.band(float(s)) for s in np.ravel(similarities)]
+    return {band.value: round(bands.count(band) / max(len(bands), 1), 4) for band in Band}
 
 
 def quantiles(values: np.ndarray) -> dict[str, float]:

@@ -23,7 +23,7 @@ from jupyter_client.kernelspec import NATIVE_KERNEL_NAME, KernelSpecManager
 from jupyter_client.manager import KernelManager
 from nbclient import NotebookClient
 
-from pipeline.config import DATA_ROOT_ENV, data_root
+from pipeline.settings import DATA_ROOT_ENV, data_root
 
 NOTEBOOKS_DIR = Path(__file__).resolve().parent
 REPO_ROOT = NOTEBOOKS_DIR.parent

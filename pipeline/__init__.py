@@ -4,7 +4,7 @@
     faces = FacePipeline.load()(rgb_image)
 """
 
-from .face import Face
-from .inference import FacePipeline
+from pipeline.face import Face
+from pipeline.face_pipeline import FacePipeline
 
 __all__ = ["Face", "FacePipeline"]

@@ -1,41 +1,18 @@
-"""Configuration in one place: data root, model configs stored beside the weights, default paths."""
+"""The models' configs, stored as JSON beside their weights (the preprocessing travels with the weights).
+
+Settings shared by the entry points (data root, weights and index folders, ONNX cache) are in settings.py."""
 
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any, TypeVar
 
-PACKAGE_DIR = Path(__file__).resolve().parent
-DEFAULT_WEIGHTS_DIR = PACKAGE_DIR / "weights"
-DATA_ROOT_ENV = "LOOKALIKE_DATA_ROOT"
-ONNX_CACHE_ENV = "LOOKALIKE_ONNX_CACHE"
 # The pipeline's models in the order they run; each has <part>.json and <part>.safetensors in a weights folder.
 PARTS = ("detector", "landmarks", "embedder")
 
 T = TypeVar("T")
-
-
-def data_root(explicit: str | os.PathLike[str] | None = None) -> Path:
-    """The folder holding `celeba/`, `celeba_align_small/` and `mtfl/`: an explicit value, else $LOOKALIKE_DATA_ROOT."""
-    value = explicit if explicit is not None else os.environ.get(DATA_ROOT_ENV)
-    if not value:
-        raise RuntimeError(
-            f"No data root given: pass --data-root or set {DATA_ROOT_ENV} "
-            "(the folder that holds celeba/, celeba_align_small/ and mtfl/)."
-        )
-    return Path(value).expanduser().resolve()
-
-
-def onnx_cache_root() -> Path:
-    """Where the models exported to ONNX are kept (pipeline/onnx_files.py): $LOOKALIKE_ONNX_CACHE, else
-    lookalike/onnx in the user's cache folder ($XDG_CACHE_HOME, else ~/.cache)."""
-    explicit = os.environ.get(ONNX_CACHE_ENV)
-    if explicit:
-        return Path(explicit).expanduser()
-    return Path(os.environ.get("XDG_CACHE_HOME") or "~/.cache").expanduser() / "lookalike" / "onnx"
 
 
 @dataclass
@@ -46,7 +23,7 @@ class DetectorConfig:
     input_size: int = 320
     conf_threshold: float = 0.5
     iou_threshold: float = 0.45
-    max_faces: int = 100
+    max_detections: int = 100  # boxes kept from one network run, at most
     min_face_px: float = 8.0
 
 
@@ -57,7 +34,7 @@ class LandmarkConfig:
     backbone: str = "mobilenetv3_large_100"
     input_size: int = 64
     # Crop side over the box's longer side. Training cuts its crops at this default; a weights' JSON may set
-    # another margin for inference, chosen on validation (`python -m pipeline.evaluate --landmark-margin`).
+    # another margin for inference, chosen on validation (`python -m training.evaluate --landmark-margin`).
     box_margin: float = 1.35
     mean: tuple[float, float, float] = (0.5, 0.5, 0.5)
     std: tuple[float, float, float] = (0.5, 0.5, 0.5)

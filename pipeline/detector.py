@@ -9,27 +9,21 @@ rest merged across tiles and passes. The cost of the detail pass is bounded by a
 and it is skipped when the first pass shows a portrait: one or two faces, each large in the photo (the common
 phone photo, which then costs one 320-px pass, as before the detail pass existed).
 
-The network (yolov5's code, built from the yaml stored in the model's JSON config) lives in pipeline/networks.py;
+The network (yolov5's code, built from the yaml stored in the model's JSON config) lives in training/networks.py;
 serving runs its exported ONNX graph (pipeline/onnx_files.py) and never imports torch or yolov5.
 """
 
 from __future__ import annotations
 
-import contextlib
-import threading
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 import cv2
 import numpy as np
 
-from .config import DetectorConfig
-from .image import model_input
-from .metrics import clip_boxes, paired_iou
-from .runtime import Runner, is_torch_module
-
-if TYPE_CHECKING:
-    from torch import nn
+from pipeline.boxes import clip_boxes, paired_iou
+from pipeline.config import DetectorConfig
+from pipeline.image import model_input
+from pipeline.runtime import Runner
 
 STRIDE = 32
 PAD_VALUE = 114
@@ -173,21 +167,12 @@ def decode_predictions(raw: np.ndarray, conf_threshold: float, iou_threshold: fl
 class FaceDetector:
     """Finds faces in an RGB image: `detect(image)` -> (boxes (N, 4) x1y1x2y2 in image pixels, scores (N,))."""
 
-    def __init__(self, model: Runner | nn.Module, config: DetectorConfig, tiling: TilingConfig | None = None) -> None:
-        """`model`: the network as a runner (pipeline/runtime.py), or yolov5's PyTorch model itself (training
-        validates through this class on its device, and runtime "torch"). `tiling`: how large photos are read
-        in detail (default TilingConfig())."""
+    def __init__(self, model: Runner, config: DetectorConfig, tiling: TilingConfig | None = None) -> None:
+        """`model`: the network as a runner (pipeline/runtime.py). `tiling`: how large photos are read in detail
+        (default TilingConfig())."""
         self.config = config
         self.tiling = tiling or TilingConfig()
-        self._forward_lock: contextlib.AbstractContextManager = contextlib.nullcontext()  # runners keep no state
-        if is_torch_module(model):
-            from .networks import DetectionsOnly, torch_runner
-
-            model = torch_runner(DetectionsOnly(model))
-            # yolov5's Detect layer caches its anchor grid per input shape and rebuilds it in place, so two
-            # threads running photos of different shapes would race: one forward pass at a time.
-            self._forward_lock = threading.Lock()
-        self.forward: Runner = model
+        self.forward = model
 
     def detect(self, image: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Every face: the whole photo at the input size, then, for a large photo that is not a portrait, its
@@ -207,10 +192,9 @@ class FaceDetector:
 
     def decode(self, padded: np.ndarray) -> np.ndarray:
         """(M, 5) boxes+scores in the pixels of one padded input."""
-        with self._forward_lock:
-            raw = self.forward(to_batch([padded]))
+        raw = self.forward(to_batch([padded]))
         return decode_predictions(raw, self.config.conf_threshold, self.config.iou_threshold,
-                                  self.config.max_faces)[0]
+                                  self.config.max_detections)[0]
 
     def detect_in_detail(self, image: np.ndarray, scale: float) -> np.ndarray:
         """(M, 5) boxes+scores, in image pixels, found in the image scaled by `scale`, tile by tile; boxes cut

@@ -1,18 +1,13 @@
-"""The face embedder: aligned 112x112 crop -> unit embedding. The network is pipeline/networks.py's
+"""The face embedder: aligned 112x112 crop -> unit embedding. The network is training/networks.py's
 EmbeddingNet; this module works on numpy arrays and never imports torch."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import numpy as np
 
-from .config import EmbedderConfig
-from .image import model_input
-from .runtime import Runner, as_runner
-
-if TYPE_CHECKING:
-    from torch import nn
+from pipeline.config import EmbedderConfig
+from pipeline.image import model_input
+from pipeline.runtime import Runner
 
 
 def unit_rows(vectors: np.ndarray) -> np.ndarray:
@@ -23,10 +18,10 @@ def unit_rows(vectors: np.ndarray) -> np.ndarray:
 class Embedder:
     """`embed(crops)` -> (N, D) float32 unit vectors for aligned 112x112 RGB uint8 crops."""
 
-    def __init__(self, model: Runner | nn.Module, config: EmbedderConfig) -> None:
+    def __init__(self, model: Runner, config: EmbedderConfig) -> None:
         """`model`: the network as a runner (pipeline/runtime.py), or EmbeddingNet itself (runtime "torch")."""
         self.config = config
-        self.forward = as_runner(model)
+        self.forward = model
 
     def embed(self, crops: np.ndarray, batch_size: int = 64) -> np.ndarray:
         if len(crops) == 0:

@@ -1,20 +1,15 @@
 """The landmark regressor: a timm backbone that reads a square crop around a detector box and returns
-the five points (CelebA order) in units of the crop side (0..1). The network is pipeline/networks.py's
+the five points (CelebA order) in units of the crop side (0..1). The network is training/networks.py's
 LandmarkNet; this module works on numpy arrays and never imports torch."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import cv2
 import numpy as np
 
-from .config import LandmarkConfig
-from .image import model_input
-from .runtime import Runner, as_runner
-
-if TYPE_CHECKING:
-    from torch import nn
+from pipeline.config import LandmarkConfig
+from pipeline.image import model_input
+from pipeline.runtime import Runner
 
 # After a horizontal flip the image-left eye becomes the image-right eye: swap 0<->1 and 3<->4.
 FLIP_ORDER = [1, 0, 2, 4, 3]
@@ -62,11 +57,11 @@ def points_to_image(points: np.ndarray, frame: np.ndarray, size: int) -> np.ndar
 class LandmarkRegressor:
     """`predict(image, boxes)` -> (N, 5, 2) landmarks in image pixels."""
 
-    def __init__(self, model: Runner | nn.Module, config: LandmarkConfig) -> None:
+    def __init__(self, model: Runner, config: LandmarkConfig) -> None:
         """`model`: the network as a runner (pipeline/runtime.py), or LandmarkNet itself (training, runtime
         "torch")."""
         self.config = config
-        self.forward = as_runner(model)
+        self.forward = model
 
     def predict(self, image: np.ndarray, boxes: np.ndarray) -> np.ndarray:
         """Points from the detector's boxes, then (config.passes - 1 times) from the boxes those points imply."""

@@ -1,26 +1,29 @@
-"""The three models exported to ONNX once per weights and reused, so that serving imports neither torch nor timm
-nor yolov5 (whose imports alone take about 700 MB of memory).
+"""The three models' ONNX files, exported once per weights and reused, so that serving imports neither torch nor
+timm nor yolov5 (whose imports alone take about 700 MB of memory).
 
-FacePipeline.load exports them the first time it runs with new weights (torch must be installed then), and so
-does `python -m pipeline.export`. The files go to <onnx_cache_root()>/<key>/ (pipeline/config.py), where the
-key hashes the weights folder's configs and weights: new weights, or a changed config, get new files. A folder
-holds detector.onnx, landmarks.onnx, embedder.onnx and fingerprint.txt (the weights fingerprint an index is
-checked against, index/engine.py); it is written beside its final place and renamed into it, so it is
-complete or absent.
+`python -m training.export [--weights DIR]` writes them (torch must be installed there; scripts/setup.sh runs it
+for the committed weights, and `python -m training.publish` for published ones) into <onnx_cache_root()>/<key>/
+(pipeline/settings.py), where the key hashes the weights folder's configs and weights: new weights, or a changed
+config, get new files. A folder holds detector.onnx, landmarks.onnx, embedder.onnx and fingerprint.txt (the
+weights fingerprint an index is checked against, index/engine.py); it is written beside its final place and
+renamed into it, so it is complete or absent.
 """
 
 from __future__ import annotations
 
 import hashlib
-import shutil
-import tempfile
 from pathlib import Path
 
-from .config import PARTS, load_part_configs, onnx_cache_root
-from .runtime import ONNX_OPSET
+from pipeline.config import PARTS
+from pipeline.runtime import ONNX_OPSET
+from pipeline.settings import onnx_cache_root
 
 FINGERPRINT_FILE = "fingerprint.txt"
 EXPORT_VERSION = 1  # raise it when the export itself changes, so that files exported before are not reused
+
+
+class MissingOnnxError(RuntimeError):
+    """The weights have no exported ONNX files yet (the message says how to export them)."""
 
 
 def weights_key(weights_dir: Path) -> str:
@@ -33,33 +36,15 @@ def weights_key(weights_dir: Path) -> str:
     return digest.hexdigest()[:32]
 
 
-def exported(weights_dir: Path) -> Path:
-    """The folder of the ONNX files for the weights in `weights_dir`, exported first when missing."""
-    target = onnx_cache_root() / weights_key(weights_dir)
-    if not target.is_dir():
-        export(weights_dir, target)
-    return target
+def onnx_folder(weights_dir: Path) -> Path:
+    """Where the ONNX files of the weights in `weights_dir` are, or will be once exported."""
+    return onnx_cache_root() / weights_key(weights_dir)
 
 
-def export(weights_dir: Path, target: Path) -> None:
-    """Export the models of `weights_dir`, and their fingerprint, into the new folder `target` (needs torch)."""
-    try:
-        from .networks import load_models, onnx_graph, weights_fingerprint
-    except ModuleNotFoundError as error:
-        raise RuntimeError(f"No ONNX files for the weights in {weights_dir}/ yet, and exporting them needs "
-                           f"{error.name}: run `python -m pipeline.export` where it is installed") from error
-    configs = load_part_configs(weights_dir)
-    models = load_models(weights_dir, configs)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}-", dir=target.parent))
-    try:
-        for part, config, model in zip(PARTS, configs, models, strict=True):
-            (staging / f"{part}.onnx").write_bytes(onnx_graph(part, model, config.input_size))
-        (staging / FINGERPRINT_FILE).write_text(weights_fingerprint(configs, models))
-        try:
-            staging.rename(target)
-        except OSError:
-            if not target.is_dir():  # else another process renamed its complete copy in first
-                raise
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
+def exported_folder(weights_dir: Path) -> Path:
+    """The folder of the ONNX files for the weights in `weights_dir`; MissingOnnxError when not exported yet."""
+    folder = onnx_folder(weights_dir)
+    if not folder.is_dir():
+        raise MissingOnnxError(f"The weights in {weights_dir}/ have no ONNX files in {folder.parent}/ yet: "
+                               f"run `python -m training.export --weights {weights_dir}` (it needs torch).")
+    return folder

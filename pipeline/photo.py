@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from .image import to_rgb
+from pipeline.image import to_rgb
 
 
 class PhotoProblem(StrEnum):

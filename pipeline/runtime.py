@@ -1,41 +1,30 @@
-"""How the three models run: exported to ONNX files once (pipeline/onnx_files.py) and run by ONNX Runtime, or eagerly
-in PyTorch (pipeline/networks.py). ONNX Runtime is 1.5x (detector) to 4x (one face through the landmark or
-embedding model) faster on a CPU here (`python -m benchmarks.pipeline_stages --runtime torch` against the
-default, see README.md), and serving from its files never imports torch.
+"""How the three models run when serving: their ONNX files (pipeline/onnx_files.py) in ONNX Runtime sessions.
 
-Both run float32 NCHW numpy batches and agree to about 1e-5 (tests/pipeline/test_runtime.py). ONNX Runtime runs
-each call on the calling thread, with `threads` threads inside one call, and one session serves several threads
-at once.
+A model is a `Runner`, a function from a float32 NCHW numpy batch to the network's output. Serving builds them
+from ONNX files and never imports torch; training builds the same kind of function around its PyTorch modules
+(training/networks.py: torch_runner), so the inference classes (detector, landmarks, embedder) run either. ONNX
+Runtime is 1.5x (detector) to 4x (one face through the landmark or embedding model) faster on a CPU here
+(`python -m benchmarks.pipeline_stages --runtime torch` against the default, see README.md), and the two agree
+to about 1e-5 (tests/training/test_runtime.py). ONNX Runtime runs each call on the calling thread, with `threads`
+threads inside one call, and one session serves several threads at once.
 """
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
 
 import numpy as np
-
-if TYPE_CHECKING:
-    from torch import nn
 
 # ONNX Runtime's Linux wheels record telemetry (a device id and an event database under
 # ~/.cache/Microsoft/DeveloperTools/.onnxruntime, a session file in the temp folder) as soon as the module is
 # imported, before disable_telemetry_events() can be called; this variable, read at import, turns that off.
 TELEMETRY_OFF = ("ORT_DISABLE_TELEMETRY", "1")
 
-Runtime = Literal["onnx", "torch"]
 Runner = Callable[[np.ndarray], np.ndarray]
 ONNX_OPSET = 17
-
-
-def default_runtime() -> Runtime:
-    """"onnx" when onnxruntime and onnx (the exporter needs it) are installed, else "torch"."""
-    available = all(importlib.util.find_spec(name) is not None for name in ("onnxruntime", "onnx"))
-    return "onnx" if available else "torch"
 
 
 def default_threads() -> int:
@@ -43,21 +32,6 @@ def default_threads() -> int:
     ONNX Runtime's default, one thread per physical core."""
     torch = sys.modules.get("torch")
     return torch.get_num_threads() if torch is not None else 0
-
-
-def is_torch_module(model: object) -> bool:
-    """Whether `model` is a PyTorch module, checked without importing torch (no module exists before it is)."""
-    torch = sys.modules.get("torch")
-    return torch is not None and isinstance(model, torch.nn.Module)
-
-
-def as_runner(model: Runner | nn.Module) -> Runner:
-    """A runner as it is; a PyTorch module (training, runtime "torch") run on numpy batches."""
-    if is_torch_module(model):
-        from .networks import torch_runner
-
-        return torch_runner(model)
-    return model
 
 
 def onnx_runner(model: Path, threads: int | None = None) -> Runner:

@@ -11,4 +11,4 @@ fi
 .venv/bin/pip install -q --disable-pip-version-check torch==2.14.1 torchvision==0.29.1
 .venv/bin/pip install -q --disable-pip-version-check -e ".[dev]"
 # Export the models to ONNX once (pipeline/onnx_files.py), so that the bot and the CLI start without torch.
-.venv/bin/python -m pipeline.export >/dev/null
+.venv/bin/python -m training.export >/dev/null

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiogram import Router
 
-from . import compare, errors, fallback, lookup, start
+from bot.handlers import compare, errors, fallback, lookup, start
 
 
 def create_routers() -> list[Router]:

@@ -17,14 +17,13 @@ from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import Message
 from aiogram.utils.chat_action import ChatActionSender
 
-from pipeline.compare import NotEnoughFacesError
-
-from .. import texts
-from ..config import Settings
-from ..queue import UserQueue
-from ..replies import reply_photo, reply_text
-from ..service import LookalikeService
-from .photos import ImageFile, Photo, download, explaining_failures, in_turn, replied_photo, sent_photos
+from bot import texts
+from bot.config import Settings
+from bot.handlers.photos import ImageFile, Photo, download, explaining_failures, in_turn, replied_photo, sent_photos
+from bot.queue import UserQueue
+from bot.replies import reply_photo, reply_text
+from bot.service import LookalikeService
+from reply.compare import NotEnoughFacesError
 
 SECOND_PHOTO_WAIT_S = 600.0
 

@@ -11,9 +11,9 @@ import logging
 from aiogram import Router
 from aiogram.types import ErrorEvent
 
-from .. import texts
-from ..replies import reply_text
-from ..retry import OutcomeUnknownError
+from bot import texts
+from bot.replies import reply_text
+from bot.retry import OutcomeUnknownError
 
 logger = logging.getLogger(__name__)
 

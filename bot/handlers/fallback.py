@@ -6,11 +6,10 @@ from aiogram import F, Router
 from aiogram.enums import ChatType
 from aiogram.types import Message
 
+from bot import texts
+from bot.config import Settings
+from bot.replies import reply_text
 from pipeline.photo import PhotoProblem
-
-from .. import texts
-from ..config import Settings
-from ..replies import reply_text
 
 
 async def refuse_animation(message: Message, settings: Settings) -> None:

@@ -11,14 +11,13 @@ from aiogram.filters import Command
 from aiogram.types import Message
 from aiogram.utils.chat_action import ChatActionSender
 
+from bot import texts
+from bot.config import Settings
+from bot.handlers.photos import Photo, download, explaining_failures, in_group, in_turn, replied_photo, sent_photos
+from bot.queue import UserQueue
+from bot.replies import reply_cards, reply_text
+from bot.service import LookalikeReply, LookalikeService
 from pipeline.photo import PhotoProblem
-
-from .. import texts
-from ..config import Settings
-from ..queue import UserQueue
-from ..replies import reply_cards, reply_text
-from ..service import LookalikeReply, LookalikeService
-from .photos import Photo, download, explaining_failures, in_group, in_turn, replied_photo, sent_photos
 
 
 async def send_reply(to: Message, reply: LookalikeReply) -> None:

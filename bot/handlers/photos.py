@@ -13,13 +13,12 @@ from aiogram.enums import ChatType
 from aiogram.exceptions import TelegramBadRequest
 from aiogram.types import Document, Message
 
+from bot import texts
+from bot.config import Settings
+from bot.queue import QueueFullError, UserQueue
+from bot.replies import reply_text
+from bot.retry import DownloadError, download_file
 from pipeline.photo import PhotoError, PhotoProblem
-
-from .. import texts
-from ..config import Settings
-from ..queue import QueueFullError, UserQueue
-from ..replies import reply_text
-from ..retry import DownloadError, download_file
 
 logger = logging.getLogger(__name__)
 

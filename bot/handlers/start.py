@@ -11,8 +11,8 @@ from aiogram.filters import Command, CommandStart
 from aiogram.types import BotCommand, Message
 from aiogram.utils.i18n import I18n
 
-from .. import texts
-from ..replies import reply_text
+from bot import texts
+from bot.replies import reply_text
 
 logger = logging.getLogger(__name__)
 

@@ -9,11 +9,12 @@ import pytest
 from bad_photos import crowd, encode
 from PIL import Image
 
-from bot.config import QualityThresholds
 from bot.service import LookalikeService
 from index.engine import LookalikeEngine
 from index.gallery import Gallery
 from pipeline.photo import PhotoLimits
+from reply.quality import QualityThresholds
+from reply.replier import Replier
 
 ONE_FACE = "000114.jpg"  # one clear, frontal face
 SAME_PERSON = "000825.jpg"  # another photo of ONE_FACE's person (CelebA identity 7256)
@@ -28,7 +29,7 @@ def jpeg_bytes(image: Image.Image) -> bytes:
 def bot_service(face_pipeline, small_gallery: Gallery) -> Iterator[LookalikeService]:
     """The service over the small real test index, warmed up as at start-up."""
     engine = LookalikeEngine(face_pipeline, small_gallery)
-    service = LookalikeService(engine, PhotoLimits(), QualityThresholds(), max_faces=10, workers=2)
+    service = LookalikeService(Replier(engine, PhotoLimits(), QualityThresholds(), max_faces=10), workers=2)
     service.warm_up()
     yield service
     service.close()

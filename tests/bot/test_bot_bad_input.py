@@ -4,6 +4,7 @@ exactly one clear answer, while another user's good photo sent at the same time 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import io
 import re
 from collections.abc import Callable, Iterator
@@ -14,9 +15,8 @@ from harness import ONE_CARD, cards_for, problem_text, running_bot
 from PIL import Image, UnidentifiedImageError
 
 from bot import texts
-from bot.config import QualityThresholds
 from bot.service import LookalikeService
-from pipeline.photo import PhotoLimits, PhotoProblem
+from pipeline.photo import PhotoProblem
 
 AS_PHOTO, AS_FILE, BYSTANDER = 301, 302, 303
 CROWD_MAX_FACES = 3
@@ -111,8 +111,7 @@ def test_an_animation_as_telegram_sends_it_is_refused_without_a_download(bot_ser
 @pytest.fixture(scope="module")
 def crowd_service(bot_service: LookalikeService) -> Iterator[LookalikeService]:
     """The bot's service with a cap of CROWD_MAX_FACES faces per photo."""
-    service = LookalikeService(bot_service.engine, PhotoLimits(), QualityThresholds(), max_faces=CROWD_MAX_FACES,
-                               workers=2)
+    service = LookalikeService(dataclasses.replace(bot_service.replier, max_faces=CROWD_MAX_FACES), workers=2)
     yield service
     service.close()
 

@@ -14,12 +14,11 @@ from harness import cards_for, running_bot
 from PIL import Image
 
 from bot import texts
-from bot.config import QualityThresholds
 from bot.i18n import create_i18n
 from bot.service import LookalikeService
 from index.engine import LookalikeEngine
-from pipeline.card import ENGLISH, CardText
-from pipeline.photo import PhotoLimits
+from reply.card import ENGLISH, CardText
+from reply.replier import Replier
 
 ALICE, BOB = 601, 602
 NAMED_LINE = re.compile(r"Closest named celebrity: (.+) · similarity (0\.\d\d)")
@@ -28,7 +27,7 @@ NAMED_LINE = re.compile(r"Closest named celebrity: (.+) · similarity (0\.\d\d)"
 @pytest.fixture(scope="module")
 def named_service(named_engine: LookalikeEngine) -> Iterator[LookalikeService]:
     """The bot's service over the small index with a named gallery (tests/conftest.py)."""
-    service = LookalikeService(named_engine, PhotoLimits(), QualityThresholds(), max_faces=10, workers=1)
+    service = LookalikeService(Replier(named_engine), workers=1)
     yield service
     service.close()
 
@@ -64,13 +63,13 @@ def test_the_caption_and_the_card_name_the_closest_named_celebrity(named_service
 def test_a_russian_users_card_is_drawn_with_the_russian_legend(bot_service: LookalikeService, face_jpeg: bytes,
                                                               monkeypatch: pytest.MonkeyPatch) -> None:
     drawn_with: list[CardText] = []
-    card = LookalikeEngine.card
+    card = Replier.card
 
-    def recording_card(engine: LookalikeEngine, face_matches, note=None, text: CardText = ENGLISH) -> np.ndarray:
+    def recording_card(replier: Replier, face_matches, issues=(), text: CardText = ENGLISH) -> np.ndarray:
         drawn_with.append(text)
-        return card(engine, face_matches, note, text)
+        return card(replier, face_matches, issues, text)
 
-    monkeypatch.setattr(LookalikeEngine, "card", recording_card)
+    monkeypatch.setattr(Replier, "card", recording_card)
 
     async def scenario() -> None:
         async with running_bot(bot_service) as api:

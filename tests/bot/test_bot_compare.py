@@ -14,7 +14,7 @@ from PIL import Image
 from bot import texts
 from bot.handlers import compare
 from bot.service import LookalikeService
-from pipeline.compare import FACE_SIDE, GAP
+from reply.compare import FACE_SIDE, GAP
 
 ALICE, BOB, CAROL, DAVE, ERIN = 601, 602, 603, 604, 605
 GROUP = -100600

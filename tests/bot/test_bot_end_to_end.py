@@ -18,8 +18,8 @@ from bot import texts
 from bot.app import create_bot, create_dispatcher, create_webhook_app
 from bot.config import Settings, WebhookSettings
 from bot.service import LookalikeService
-from pipeline.card import OVERVIEW_SIDE
 from pipeline.photo import PhotoProblem
+from reply.card import OVERVIEW_SIDE
 
 ALICE, BOB, CAROL, DAVE, ERIN, FRANK = 101, 102, 103, 104, 105, 106
 MB = 1024 * 1024

@@ -27,7 +27,7 @@ from bot import texts
 from bot.app import configure_logging
 from bot.config import Settings
 from bot.service import LookalikeService
-from pipeline.config import onnx_cache_root
+from pipeline.settings import onnx_cache_root
 
 ALICE, BOB, CAROL, DAVE, ERIN = 401, 402, 403, 404, 405
 IMAGE_SIGNATURES = (b"\xff\xd8\xff", b"\x89PNG\r\n\x1a\n", b"GIF87a", b"GIF89a")

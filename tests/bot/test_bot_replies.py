@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bot.replies import ALBUM_LIMIT, albums, caption_and_rest, length, split_text
-from bot.service import Card
+from bot.service import CaptionedPhoto
 from bot.texts import CAPTION_LIMIT, MESSAGE_LIMIT
 
 
@@ -44,6 +44,6 @@ def test_a_caption_too_long_continues_in_messages() -> None:
 
 
 def test_cards_go_out_in_albums_of_at_most_ten() -> None:
-    cards = [Card(jpeg=b"", caption=str(n)) for n in range(23)]
+    cards = [CaptionedPhoto(jpeg=b"", caption=str(n)) for n in range(23)]
     assert [len(album) for album in albums(cards)] == [ALBUM_LIMIT, ALBUM_LIMIT, 3]
     assert [card for album in albums(cards) for card in album] == cards

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import io
 import threading
 from collections.abc import Callable
@@ -41,8 +42,7 @@ def test_one_card_per_face_largest_first(bot_service: LookalikeService, two_face
 
 def test_faces_beyond_the_limit_are_counted_as_skipped(bot_service: LookalikeService,
                                                        two_faces_jpeg: bytes) -> None:
-    one_face_only = LookalikeService(bot_service.engine, bot_service.limits, bot_service.quality,
-                                     max_faces=1, workers=1)
+    one_face_only = LookalikeService(dataclasses.replace(bot_service.replier, max_faces=1), workers=1)
     reply = one_face_only.describe_photo(two_faces_jpeg)
     one_face_only.close()
     assert (len(reply.cards), reply.skipped) == (1, 1)

@@ -7,9 +7,9 @@ import pytest
 
 from bot import texts
 from bot.app import RedactingFormatter
-from bot.quality import QualityIssue
 from index.gallery import Match
 from pipeline.photo import PhotoProblem
+from reply.quality import QualityIssue
 
 MATCHES = [Match(rank=r, identity=1000 + r, image_id=f"{r:06d}.jpg", similarity=0.7 - r / 20,
                  crop=np.zeros((112, 112, 3), np.uint8)) for r in range(1, 9)]
@@ -36,8 +36,8 @@ def test_caption_lists_the_eight_lookalikes_with_similarities() -> None:
 
 def test_quality_issues_reach_the_card_and_the_caption() -> None:
     issues = [QualityIssue.TOO_SMALL, QualityIssue.BLURRED]
-    assert texts.card_note([]) is None
-    assert texts.card_note(issues) == "Match may be poor: small face, blurred"
+    assert texts.card_text().note_for([]) is None
+    assert texts.card_text().note_for(issues) == "Match may be poor: small face, blurred"
     caption = texts.card_caption(1, 1, MATCHES, issues)
     assert "may be poor" in caption and "come closer" in caption and "hold the camera still" in caption
     assert len(caption) <= 1024

@@ -54,10 +54,6 @@ def largest_face_answer(engine: LookalikeEngine, photo) -> tuple[list[float], st
     return face_matches.face.box.tolist(), best.image_id, best.similarity
 
 
-def test_card_for_a_face(engine: LookalikeEngine, celeba_photo) -> None:
-    face_matches = engine.lookup(celeba_photo, top=3).faces[0]
-
-    assert engine.card(face_matches, note="a note").shape[2] == 3
 
 
 def test_index_built_with_other_weights_is_refused(face_pipeline, small_gallery: Gallery,

@@ -12,11 +12,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from index.cli import EXAMPLE_PHOTO, main
+from cli.main import EXAMPLE_PHOTO, main
 from index.engine import LookalikeEngine
 from index.extra import ExtraConfig, read_crop, split_extra
 from index.gallery import MANIFEST_FILE, METADATA_FILE, NAMED_DIR, SCALE_FILE, Gallery
 from pipeline import Face
+from reply.replier import Replier
 
 
 def test_each_face_records_its_source_and_who_it_is(named_index: Path, named_people: tuple[str, ...]) -> None:
@@ -64,7 +65,8 @@ def test_the_card_grows_a_named_row(named_engine: LookalikeEngine, celeba_photo:
     without_named = dataclasses.replace(face_matches, named=None)
 
     assert face_matches.named is not None and face_matches.named.name in named_people
-    assert named_engine.card(face_matches).shape[0] > named_engine.card(without_named).shape[0]
+    replier = Replier(named_engine)
+    assert replier.card(face_matches).shape[0] > replier.card(without_named).shape[0]
 
 
 def test_the_command_line_names_the_closest_named_celebrity(named_index: Path, named_people: tuple[str, ...],

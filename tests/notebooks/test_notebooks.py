@@ -12,7 +12,7 @@ import nbformat
 import pytest
 
 from notebooks.execute import MAX_NOTEBOOK_BYTES, execute_notebook, notebook_paths
-from pipeline.config import DATA_ROOT_ENV
+from pipeline.settings import DATA_ROOT_ENV
 
 NOTEBOOKS = notebook_paths()
 STAGES = ["01_detection", "02_landmarks", "03_dataset", "04_recognition", "05_inference", "06_bot"]

@@ -2,6 +2,7 @@ import cv2
 import numpy as np
 import pytest
 
+from pipeline.boxes import box_iou
 from pipeline.detector import (
     FaceDetector,
     TilingConfig,
@@ -13,7 +14,6 @@ from pipeline.detector import (
     tile_starts,
     tile_windows,
 )
-from pipeline.metrics import box_iou
 
 
 def test_letterbox_keeps_aspect_and_pads_to_stride() -> None:

@@ -1,1 +1,0 @@
-"""Training scripts, one per model: `python -m pipeline.train.detector|landmarks|embedder`."""

@@ -1,0 +1,94 @@
+"""Cache every training face's aligned crop and the teachers' embeddings of it (training only).
+
+    python -m training.teacher_cache --data-root ../shared/data --teachers teachers/ \
+        --names mobilefacenet --out runs/cache
+
+Writes into `--out`:
+- `faces.csv`: one row per training face (training.faces.all_training_faces, without the points),
+- `crops.npy`: (N, 112, 112, 3) uint8 aligned crops, in that order (about 2.4 GB for the shared data),
+- `<teacher>.npy`: (N, 2, D) float32 unit embeddings of each crop and of its mirror image.
+Each file is filled in chunks and the count of finished rows kept beside it (`*.done`), so a stopped run
+resumes where it was. The student then learns from the cached views and fresh augmentations of them.
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from tqdm import tqdm
+
+from pipeline.align import CROP_SIZE, align_face
+from pipeline.image import read_rgb
+from readers import DataPaths
+from training.faces import all_training_faces
+from training.teachers import DEFAULT_TEACHERS_DIR, TEACHER_SPECS, load_teacher
+
+VIEWS = ("original", "mirrored")
+CHUNK = 512
+
+
+def face_crop(row) -> np.ndarray:
+    image = read_rgb(row.path)
+    return image if row.aligned else align_face(image, row.points)
+
+
+def fill_in_chunks(path: Path, shape: tuple[int, ...], dtype: str, rows: Callable[[int, int], np.ndarray],
+                   desc: str) -> np.ndarray:
+    """Create (or reopen) the .npy at `path` and fill rows [done, N) chunk by chunk, recording progress."""
+    done_file = path.with_suffix(".done")
+    done = int(done_file.read_text()) if done_file.exists() and path.exists() else 0
+    array = np.lib.format.open_memmap(path, mode="r+" if done else "w+", dtype=dtype, shape=shape)
+    with tqdm(total=shape[0], initial=done, desc=desc, mininterval=30) as bar:
+        for start in range(done, shape[0], CHUNK):
+            stop = min(start + CHUNK, shape[0])
+            array[start:stop] = rows(start, stop)
+            array.flush()
+            done_file.write_text(str(stop))
+            bar.update(stop - start)
+    return array
+
+
+def cache_crops(faces: pd.DataFrame, out: Path) -> np.ndarray:
+    rows = list(faces.itertuples())
+    return fill_in_chunks(out / "crops.npy", (len(faces), CROP_SIZE, CROP_SIZE, 3), "uint8",
+                          lambda a, b: np.stack([face_crop(r) for r in rows[a:b]]), "crops")
+
+
+def cache_teacher(name: str, crops: np.ndarray, folder: Path, out: Path, threads: int) -> None:
+    teacher = load_teacher(name, folder, threads)
+    dimension = teacher(crops[:1]).shape[1]
+
+    def views(start: int, stop: int) -> np.ndarray:
+        chunk = np.asarray(crops[start:stop])
+        return np.stack([teacher(chunk), teacher(np.ascontiguousarray(chunk[:, :, ::-1]))], axis=1)
+
+    fill_in_chunks(out / f"{name}.npy", (len(crops), len(VIEWS), dimension), "float32", views, name)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--data-root", default=None)
+    parser.add_argument("--teachers", type=Path, default=DEFAULT_TEACHERS_DIR)
+    parser.add_argument("--names", nargs="*", default=["mobilefacenet"],
+                        choices=["dlib", *TEACHER_SPECS])
+    parser.add_argument("--out", type=Path, default=Path("runs/cache"))
+    parser.add_argument("--threads", type=int, default=2)
+    args = parser.parse_args()
+
+    args.out.mkdir(parents=True, exist_ok=True)
+    faces = all_training_faces(DataPaths.from_root(args.data_root))
+    table = args.out / "faces.csv"
+    if table.exists() and pd.read_csv(table, keep_default_na=False).key.tolist() != faces.key.tolist():
+        raise SystemExit(f"{table} lists other faces: use a new --out folder")
+    faces.drop(columns=["points", "path"]).to_csv(table, index=False)
+    crops = cache_crops(faces, args.out)
+    for name in args.names:
+        cache_teacher(name, crops, args.teachers, args.out, args.threads)
+
+
+if __name__ == "__main__":
+    main()
