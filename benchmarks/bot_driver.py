@@ -29,12 +29,9 @@ import numpy as np
 import psutil
 
 from bot import texts
+from tests.bot.fake_bot_api import FakeBotAPI  # the test suite's fake Bot API server, imported as a module
 
 from .common import MB, REPO, BenchPhoto, percentiles
-
-sys.path.insert(0, str(REPO / "tests" / "bot"))
-
-from fake_bot_api import FakeBotAPI  # noqa: E402  (the test suite's fake server)
 
 POLL_S = 0.005
 MIN_PAUSE_S = 0.1  # between a reply and the same user's next photo

@@ -48,7 +48,6 @@ from index.gallery import (
 )
 from index.scale import ScaleConfig, measure_scale, write_scale
 from pipeline import FacePipeline, settings
-from pipeline.boxes import paired_iou
 from pipeline.image import encode_jpeg
 from pipeline.photo import PhotoError, PhotoLimits, read_photo
 from pipeline.settings import data_root
@@ -58,14 +57,10 @@ from readers.celeba import LANDMARK_COLUMNS, aligned_points
 logger = logging.getLogger(__name__)
 
 SOURCES = ("wild", "align")
-MIN_IOU = 0.3  # a detection overlapping the annotated box less than this is someone else
 CROP_JPEG_QUALITY = 90
 # Photos keep their file size (no downscaling) so that boxes stay in the pixels of list_bbox_celeba.txt.
 BUILD_PHOTO_LIMITS = PhotoLimits(max_side_after_decode=1 << 16)
-# A face box around five points, shaped like the MTCNN boxes the detector and the landmark model learnt:
-# medians over the shared CelebA labels (6,262 faces), in units of the eye-to-mouth distance.
-BOX_WIDTH, BOX_HEIGHT = 2.05, 2.73
-BOX_CENTRE_OFFSET = np.array([-0.015, -0.22], np.float32)
+
 
 
 @dataclass
@@ -92,74 +87,31 @@ class SkippedPhotos:
     corrupt: list[str] = field(default_factory=list)
 
 
-def photo_dir(celeba: CelebA, source: str) -> Path:
-    return celeba.wild_dir if source == "wild" else celeba.align_dir
-
-
-def source_celeba(paths: DataPaths, source: str) -> CelebA:
-    return paths.celeba if source == "wild" else paths.celeba_align
-
-
-def gallery_photos(celeba: CelebA, source: str) -> list[str]:
-    """Ids of the photos with a known identity that exist in the source's folder."""
-    folder = photo_dir(celeba, source)
-    on_disk = {path.name for path in folder.glob("*.jpg")} if folder.is_dir() else set()
-    return sorted(image_id for image_id in celeba.identities.index if image_id in on_disk)
-
-
-def annotated_boxes(celeba: CelebA) -> pd.DataFrame | None:
-    """list_bbox_celeba.txt (x_1, y_1, width, height per photo), or None when the root has none."""
-    try:
-        return celeba.boxes
-    except FileNotFoundError:
-        return None
-
-
-def annotated_box(boxes: pd.DataFrame | None, image_id: str) -> np.ndarray | None:
-    """The photo's annotated face as (x1, y1, x2, y2), or None."""
-    if boxes is None or image_id not in boxes.index:
-        return None
-    x, y, width, height = boxes.loc[image_id, ["x_1", "y_1", "width", "height"]].to_numpy(np.float32)
-    return np.array([x, y, x + width, y + height], np.float32)
-
-
-def celebrity_box(pipeline: FacePipeline, rgb: np.ndarray,
-                  annotated: np.ndarray | None) -> tuple[np.ndarray, float, str] | None:
-    """(box, detector score, box_from) of the celebrity's face in an in-the-wild photo, or None."""
+def celebrity_box(pipeline: FacePipeline, celeba: CelebA, image_id: str,
+                  rgb: np.ndarray) -> tuple[np.ndarray, float, str] | None:
+    """(box, detector score, box_from) of the celebrity's face in an in-the-wild photo (CelebA.celebrity_face), the
+    annotated box when the detector missed it, or None."""
     boxes, scores = pipeline.detector.detect(rgb)
-    if annotated is not None:
-        overlaps = paired_iou(annotated, boxes)
-        if len(boxes) and overlaps.max() >= MIN_IOU:
-            best = int(overlaps.argmax())
-            return boxes[best], float(scores[best]), "detector"
-        return annotated, math.nan, "annotation"
-    if len(boxes) == 0:
-        return None
-    largest = int(np.argmax(np.prod(boxes[:, 2:4] - boxes[:, :2], axis=1)))
-    return boxes[largest], float(scores[largest]), "detector"
+    chosen = celeba.celebrity_face(image_id, boxes)
+    if chosen is not None:
+        return boxes[chosen], float(scores[chosen]), "detector"
+    annotated = celeba.annotated_box(image_id)
+    return (annotated, math.nan, "annotation") if annotated is not None else None
 
 
-def box_around_points(points: np.ndarray) -> np.ndarray:
-    """A detector-like (x1, y1, x2, y2) face box around five landmarks."""
-    scale = float(np.linalg.norm(points[3:].mean(axis=0) - points[:2].mean(axis=0)))
-    centre = points.mean(axis=0) + BOX_CENTRE_OFFSET * scale
-    half = np.array([BOX_WIDTH, BOX_HEIGHT], np.float32) * scale / 2
-    return np.concatenate([centre - half, centre + half]).astype(np.float32)
-
-
-def face_box(pipeline: FacePipeline, celeba: CelebA, source: str, image_id: str, rgb: np.ndarray,
-             boxes: pd.DataFrame | None) -> tuple[np.ndarray, float, str] | None:
+def face_box(pipeline: FacePipeline, celeba: CelebA, source: str, image_id: str,
+             rgb: np.ndarray) -> tuple[np.ndarray, float, str] | None:
     """(box, detector score, box_from) of the celebrity's face in a photo of either source, or None."""
     if source == "wild":
-        return celebrity_box(pipeline, rgb, annotated_box(boxes, image_id))
-    return box_around_points(aligned_points(celeba, image_id, rgb.shape[1])), math.nan, "geometry"
+        return celebrity_box(pipeline, celeba, image_id, rgb)
+    points = aligned_points(celeba, image_id, rgb.shape[1])
+    return pipeline.landmarks.box_around_points(points), math.nan, "geometry"
 
 
 def photo_faces(pipeline: FacePipeline, celeba: CelebA, source: str, image_ids: Iterable[str],
                 skipped: SkippedPhotos) -> Iterator[GalleryFace]:
     """The celebrity's face in each photo of one source, with a progress bar; records photos skipped."""
-    folder = photo_dir(celeba, source)
-    boxes = annotated_boxes(celeba) if source == "wild" else None
+    folder = celeba.photo_dir(source)
     for image_id in tqdm(image_ids, desc=f"{source} photos", unit="photo"):
         try:
             rgb = read_photo(folder / image_id, BUILD_PHOTO_LIMITS)
@@ -167,7 +119,7 @@ def photo_faces(pipeline: FacePipeline, celeba: CelebA, source: str, image_ids: 
             logger.warning("skipping unreadable photo %s: %s", folder / image_id, error)
             skipped.corrupt.append(image_id)
             continue
-        found = face_box(pipeline, celeba, source, image_id, rgb, boxes)
+        found = face_box(pipeline, celeba, source, image_id, rgb)
         if found is None:
             skipped.no_face.append(image_id)
             continue
@@ -185,8 +137,8 @@ def gallery_faces(pipeline: FacePipeline, paths: DataPaths, sources: Iterable[st
     """Faces of all sources in order; a photo id already taken from an earlier source is not taken again."""
     taken: set[str] = set()
     for source in sources:
-        celeba = source_celeba(paths, source)
-        candidates = [i for i in gallery_photos(celeba, source) if only is None or i in only]
+        celeba = paths.celeba_for(source)
+        candidates = [i for i in celeba.labelled_photos(source) if only is None or i in only]
         image_ids = [i for i in candidates if i not in taken][:limit]
         taken.update(image_ids)
         yield from photo_faces(pipeline, celeba, source, image_ids, skipped)
@@ -335,7 +287,7 @@ def build_index(pipeline: FacePipeline, data_root: str | Path, out_dir: str | Pa
         "built_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "build_seconds": round(time.perf_counter() - started, 1),
         "data_root": str(paths.root),
-        "sources": {source: str(photo_dir(source_celeba(paths, source), source)) for source in sources},
+        "sources": {source: str(paths.celeba_for(source).photo_dir(source)) for source in sources},
         "photos_without_face_count": len(skipped.no_face),
         "photos_without_face": skipped.no_face,
         "corrupt_files_skipped": skipped.corrupt,

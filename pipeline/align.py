@@ -24,7 +24,10 @@ ARCFACE_TEMPLATE = np.array(
 def estimate_similarity(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
     """Least-squares similarity transform (rotation, uniform scale, translation) mapping src onto dst.
 
-    Umeyama (1991). Returns a 2x3 matrix M such that dst ~= M @ [x, y, 1].
+    Umeyama (1991), as insightface aligns ArcFace crops. Returns a 2x3 matrix M such that dst ~= M @ [x, y, 1].
+    OpenCV's cv2.estimateAffinePartial2D is not this fit: it is a robust estimator (RANSAC or LMedS) that drops
+    points it takes for outliers, so on a turned or blurred face it aligns on a subset of the five points and the
+    crop moves by pixels (tests/pipeline/test_align.py measures it); the embedder was trained on the full fit.
     """
     src = np.asarray(src, dtype=np.float64)
     dst = np.asarray(dst, dtype=np.float64)

@@ -139,14 +139,12 @@ def to_batch(images: list[np.ndarray]) -> np.ndarray:
 
 def non_max_suppression(boxes: np.ndarray, scores: np.ndarray, iou_threshold: float) -> np.ndarray:
     """Indices of the boxes kept, most confident first: each box suppresses the less confident ones it overlaps
-    by more than `iou_threshold` (as torchvision.ops.nms)."""
-    order = np.argsort(-scores, kind="stable")
-    keep = []
-    while len(order):
-        best, order = order[0], order[1:]
-        keep.append(best)
-        order = order[paired_iou(boxes[best], boxes[order]) <= iou_threshold]
-    return np.asarray(keep, np.int64)
+    by more than `iou_threshold` (OpenCV's NMS, as torchvision.ops.nms; equal scores keep their order)."""
+    if len(boxes) == 0:
+        return np.zeros(0, np.int64)
+    xywh = np.concatenate([boxes[:, :2], boxes[:, 2:4] - boxes[:, :2]], axis=1)
+    kept = cv2.dnn.NMSBoxes(xywh.tolist(), scores.tolist(), 0.0, iou_threshold)
+    return np.asarray(kept, np.int64).reshape(-1)
 
 
 def decode_predictions(raw: np.ndarray, conf_threshold: float, iou_threshold: float,

@@ -63,6 +63,14 @@ class LandmarkRegressor:
         self.config = config
         self.forward = model
 
+    def box_around_points(self, points: np.ndarray) -> np.ndarray:
+        """A detector-like (x1, y1, x2, y2) box around one face's five points: the box this model's crops were cut
+        around in training (config.box_from_points), so that re-running the model in it finds the same points."""
+        if self.config.box_from_points is None:
+            raise ValueError("these landmark weights have no box_from_points in their config")
+        coefficients = np.asarray(self.config.box_from_points, np.float32)
+        return boxes_from_points(np.asarray(points, np.float32)[None], coefficients)[0].astype(np.float32)
+
     def predict(self, image: np.ndarray, boxes: np.ndarray) -> np.ndarray:
         """Points from the detector's boxes, then (config.passes - 1 times) from the boxes those points imply."""
         if len(boxes) == 0:
@@ -104,6 +112,8 @@ def fit_box_from_points(points: np.ndarray, boxes: np.ndarray) -> np.ndarray:
 
 
 def boxes_from_points(points: np.ndarray, coefficients: np.ndarray) -> np.ndarray:
+    """(N, 4) boxes around (N, 5, 2) points by the fitted map (fit_box_from_points): the one "box around five
+    points" of the project (landmark passes, the index build's aligned photos, dlib's teacher)."""
     predicted = point_scales(points) @ coefficients
     centre = points.mean(axis=1) + predicted[:, :2]
     half = predicted[:, 2:] / 2

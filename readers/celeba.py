@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from pipeline.boxes import paired_iou
 from pipeline.settings import data_root
 
 LANDMARK_COLUMNS = [
@@ -26,6 +27,7 @@ LANDMARK_COLUMNS = [
     "leftmouth_x", "leftmouth_y", "rightmouth_x", "rightmouth_y",
 ]
 PARTITIONS = {"train": 0, "val": 1, "test": 2}
+CELEBRITY_MIN_IOU = 0.3  # a face overlapping the annotated box less than this is someone else
 
 
 def read_celeba_table(path: Path, columns: list[str]) -> pd.DataFrame:
@@ -53,6 +55,14 @@ class CelebA:
     @property
     def align_dir(self) -> Path:
         return self.root / "img_align_celeba"
+
+    def photo_dir(self, images: str = "wild") -> Path:
+        """The folder of the in-the-wild ("wild") or the aligned ("align") photos."""
+        return self.wild_dir if images == "wild" else self.align_dir
+
+    def photos_on_disk(self, images: str = "wild") -> set[str]:
+        folder = self.photo_dir(images)
+        return {path.name for path in folder.glob("*.jpg")} if folder.is_dir() else set()
 
     @cached_property
     def partitions(self) -> pd.Series:
@@ -82,10 +92,38 @@ class CelebA:
 
     def image_ids(self, partition: str, images: str = "wild") -> list[str]:
         """Ids of the photos in a partition ('train', 'val', 'test') that exist on disk."""
-        folder = self.wild_dir if images == "wild" else self.align_dir
         wanted = self.partitions[self.partitions == PARTITIONS[partition]].index
-        present = {p.name for p in folder.glob("*.jpg")} if folder.is_dir() else set()
+        present = self.photos_on_disk(images)
         return sorted(i for i in wanted if i in present)
+
+    def labelled_photos(self, images: str = "wild") -> list[str]:
+        """Ids of the photos with a known identity that exist on disk."""
+        present = self.photos_on_disk(images)
+        return sorted(image_id for image_id in self.identities.index if image_id in present)
+
+    def annotated_box(self, image_id: str) -> np.ndarray | None:
+        """The celebrity's annotated face as (x1, y1, x2, y2), or None (no such row, or no list_bbox file)."""
+        try:
+            boxes = self.boxes
+        except FileNotFoundError:
+            return None
+        if image_id not in boxes.index:
+            return None
+        x, y, width, height = boxes.loc[image_id, ["x_1", "y_1", "width", "height"]].to_numpy(np.float32)
+        return np.array([x, y, x + width, y + height], np.float32)
+
+    def celebrity_face(self, image_id: str, boxes: np.ndarray) -> int | None:
+        """Which of the faces found in a photo (x1, y1, x2, y2 rows) is its celebrity: the one overlapping the
+        annotated box best, at IoU >= CELEBRITY_MIN_IOU; without an annotation, the largest. None when no face
+        overlaps the annotation (the detector missed the celebrity) or there is no face: the index build then
+        takes the annotated box, the evaluation the largest face (what the bot would answer)."""
+        if len(boxes) == 0:
+            return None
+        annotated = self.annotated_box(image_id)
+        if annotated is None:
+            return int(np.argmax(np.prod(boxes[:, 2:4] - boxes[:, :2], axis=1)))
+        overlaps = paired_iou(boxes, annotated)
+        return int(np.argmax(overlaps)) if overlaps.max() >= CELEBRITY_MIN_IOU else None
 
     def landmark_array(self, image_id: str, table: str = "wild") -> np.ndarray:
         """The five points of a photo as a (5, 2) float32 array."""
@@ -116,6 +154,10 @@ class DataPaths:
     def celeba_align(self) -> CelebA:
         small = self.root / "celeba_align_small"
         return CelebA(small if small.is_dir() else self.root / "celeba")
+
+    def celeba_for(self, images: str) -> CelebA:
+        """The CelebA root holding the in-the-wild ("wild") or the aligned ("align") photos."""
+        return self.celeba if images == "wild" else self.celeba_align
 
     @property
     def mtfl(self) -> Path:

@@ -10,5 +10,5 @@ fi
 # torch first and pinned: this build lies on the workplace's disk (a plain `torch` may pull gigabytes).
 .venv/bin/pip install -q --disable-pip-version-check torch==2.14.1 torchvision==0.29.1
 .venv/bin/pip install -q --disable-pip-version-check -e ".[dev]"
-# Export the models to ONNX once (pipeline/onnx_files.py), so that the bot and the CLI start without torch.
+# Export the committed models to ONNX (training/export.py): the bot and the CLI serve from these files, never torch.
 .venv/bin/python -m training.export >/dev/null

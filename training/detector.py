@@ -127,7 +127,8 @@ def validate(model: torch.nn.Module, config: DetectorConfig, samples: list, size
     return results
 
 
-def main(argv: list[str] | None = None) -> None:
+def options_parser() -> argparse.ArgumentParser:
+    """The script's options; a run's config file (`--config`) holds values for them."""
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data-root", default=None)
     parser.add_argument("--out", type=Path, default=Path("runs/detector"))
@@ -143,7 +144,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--val-every", type=int, default=10, help="validate every N epochs (and after the last)")
     add_init_argument(parser, "detector.safetensors")
     add_runtime_arguments(parser)
-    args = parse_options(parser, argv)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parse_options(options_parser(), argv)
 
     budget = EpochBudget(args.budget_minutes)
     set_threads(args.threads)

@@ -144,7 +144,8 @@ def endless(loader: torch.utils.data.DataLoader):
         yield from loader
 
 
-def main(argv: list[str] | None = None) -> None:
+def options_parser() -> argparse.ArgumentParser:
+    """The script's options; a run's config file (`--config`) holds values for them."""
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data-root", default=None, help="to find faces_extra's evaluation-only photos")
     parser.add_argument("--cache", type=Path, default=Path("runs/cache"), help="folder from teacher_cache")
@@ -166,7 +167,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seed", type=int, default=0)
     add_runtime_arguments(parser)
     parser.add_argument("--limit", type=int, default=0, help="use only N random faces (smoke runs)")
-    args = parse_options(parser, argv)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parse_options(options_parser(), argv)
 
     budget = EpochBudget(args.budget_minutes)
     set_threads(args.threads)

@@ -30,7 +30,7 @@ import pandas as pd
 import torch
 from tqdm import tqdm
 
-from pipeline.boxes import DetectionTally, clip_boxes, paired_iou, same_faces
+from pipeline.boxes import DetectionTally, clip_boxes, same_faces
 from pipeline.face_pipeline import FacePipeline
 from pipeline.image import read_rgb
 from pipeline.landmarks import boxes_from_points
@@ -122,17 +122,6 @@ def evaluate_landmarks(pipe: FacePipeline, data: DataPaths, limit: int = 0, vali
     return predict_mtfl_landmarks(pipe, data, limit, validation).summary()
 
 
-def celebrity_face(faces, box_row) -> int | None:
-    """Index of the face matching list_bbox (best IoU > 0.3), else the largest (index 0)."""
-    if not faces:
-        return None
-    if box_row is None:
-        return 0
-    x, y, w, h = box_row
-    ious = paired_iou(np.stack([f.box for f in faces]), np.array([x, y, x + w, y + h], np.float32))
-    return int(np.argmax(ious)) if ious.max() > 0.3 else 0
-
-
 def roc(genuine: np.ndarray, impostor: np.ndarray) -> dict:
     """ROC AUC and TPR at fixed FPRs from genuine/impostor cosine scores."""
     scores = np.concatenate([genuine, impostor])
@@ -163,12 +152,11 @@ def celebrity_crops(pipe: FacePipeline, data: DataPaths,
     crops, identities, missing = [], [], 0
     for image_id in tqdm(image_ids, desc="verification", mininterval=10):
         faces = pipe(read_rgb(celeba.wild_dir / image_id))
-        row = celeba.boxes.loc[image_id].to_numpy() if image_id in celeba.boxes.index else None
-        chosen = celebrity_face(faces, row)
-        if chosen is None:
+        if not faces:
             missing += 1
             continue
-        crops.append(faces[chosen].crop)
+        chosen = celeba.celebrity_face(image_id, np.stack([face.box for face in faces]))
+        crops.append(faces[chosen or 0].crop)  # a missed celebrity: the largest face, as the bot would answer
         identities.append(int(celeba.identities[image_id]))
     return np.stack(crops), np.array(identities), missing
 

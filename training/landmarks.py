@@ -183,7 +183,8 @@ def validation_nme(model: torch.nn.Module, loader, config: LandmarkConfig, devic
     return normalised_mean_error(torch.cat(predictions), torch.cat(targets))
 
 
-def main(argv: list[str] | None = None) -> None:
+def options_parser() -> argparse.ArgumentParser:
+    """The script's options; a run's config file (`--config`) holds values for them."""
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data-root", default=None)
     parser.add_argument("--out", type=Path, default=Path("runs/landmarks"))
@@ -204,7 +205,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--mismatched-labels", choices=("leave-out", "fitted-box"), default="leave-out",
                         help="MTFL faces whose labels lie away from the detector's box: left out, or cut around the "
                              "box fitted to their labels (how the committed weights were trained)")
-    args = parse_options(parser, argv)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parse_options(options_parser(), argv)
 
     budget = EpochBudget(args.budget_minutes)
     set_threads(args.threads)

@@ -63,7 +63,8 @@ def test_the_words_on_the_card_are_russian_for_a_russian_user() -> None:
     scale = LookalikeScale(0.6, 0.45)
     i18n = create_i18n()
     with i18n.context(), i18n.use_locale("ru"):
-        note, words, group_words = texts.card_text().note_for(list(QualityIssue)), texts.card_text(), texts.card_text(True)
+        words, group_words = texts.card_text(), texts.card_text(True)
+        note = words.note_for(list(QualityIssue))
     assert note == "Сходство может быть неточным: маленькое лицо, голова повёрнута, размыто"
     assert words.numbered_title.format(number=3) == "Лицо 3: ваши двойники из CelebA"
     assert group_words.you == "Это лицо"
@@ -89,7 +90,8 @@ def test_every_text_function_formats_in_both_languages(locale: str) -> None:
         produced = [texts.welcome(), texts.queue_full(1), texts.queue_full(3), texts.download_failed(),
                     texts.compare_how(), texts.compare_need_two_faces(1), texts.compare_no_face(2),
                     texts.compare_caption(0.5, Verdict.SAME, 0.435, 0.335), texts.faces_found(13, 10),
-                    texts.faces_found(2, 2), texts.faces_found(3, 1), texts.card_text().note_for([QualityIssue.BLURRED]),
+                    texts.faces_found(2, 2), texts.faces_found(3, 1),
+                    texts.card_text().note_for([QualityIssue.BLURRED]),
                     texts.caption_header(1, 2, 8, third_person=True),
                     *(texts.quality_advice(issue) for issue in QualityIssue),
                     *(texts.photo_problem(problem, 20 * 1024 * 1024) for problem in PhotoProblem),

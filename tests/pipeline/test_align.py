@@ -1,3 +1,4 @@
+import cv2
 import numpy as np
 
 from pipeline.align import ARCFACE_TEMPLATE, align_face, estimate_similarity
@@ -46,3 +47,18 @@ def test_align_face_puts_landmarks_on_the_template() -> None:
     assert crop.shape == (112, 112, 3)
     for x, y in ARCFACE_TEMPLATE.round().astype(int):
         assert crop[y, x].min() > 200
+
+
+def test_opencv_partial_affine_is_a_robust_fit_not_the_least_squares_one() -> None:
+    """Why alignment keeps its own Umeyama fit (pipeline/align.py): with one point off by a few pixels, as on a
+    turned head, OpenCV's estimateAffinePartial2D (RANSAC by default, LMedS too) sets that point aside and moves
+    the crop by pixels, while the least-squares fit the embedder was trained on uses all five."""
+    truth = similarity(2.0, 0.2, (150.0, 90.0))
+    points = apply(truth, ARCFACE_TEMPLATE.astype(np.float64))
+    points[4] += (9.0, -7.0)  # one mouth corner mispredicted
+    ours = estimate_similarity(points, ARCFACE_TEMPLATE)
+    for method in (cv2.RANSAC, cv2.LMEDS):
+        theirs, _ = cv2.estimateAffinePartial2D(points.astype(np.float32), ARCFACE_TEMPLATE, method=method)
+        assert np.abs(apply(theirs, points) - apply(ours, points)).max() > 1.0  # crop pixels apart
+        squared = [((apply(m, points) - ARCFACE_TEMPLATE) ** 2).sum() for m in (ours, theirs)]
+        assert squared[0] < squared[1]  # ours is the least-squares fit over all five points

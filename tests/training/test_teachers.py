@@ -10,8 +10,8 @@ import onnx
 import onnxruntime as ort
 import pytest
 from onnx import TensorProto, helper, numpy_helper
-from tests.pipeline.test_inference import OTHER, SAME_A, SAME_B, read
 
+from tests.pipeline.test_face_pipeline import OTHER, SAME_A, SAME_B, read
 from training.teachers import DEFAULT_TEACHERS_DIR, TEACHER_SPECS, batch_free, dequantised, load_teacher
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
