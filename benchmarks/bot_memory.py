@@ -23,7 +23,7 @@ from typing import Any
 from pipeline import settings
 
 from .bot_driver import BotProcess, FakeBotAPI, Workload, run_workload, upload
-from .common import MB, REPORTS, default_data_root, findable_photos, format_table, load_note, write_report
+from .common import MB, REPORTS, findable_photos, format_table, load_note, write_report
 from .synthetic_index import CELEBA_SIZE, synthetic_index
 
 # Each step runs in one fresh interpreter, in this order, and reports the RSS after it.
@@ -69,9 +69,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--index", type=Path, default=settings.index_dir())
     parser.add_argument("--synthetic-size", type=int, default=CELEBA_SIZE)
     parser.add_argument("--photos-per-user", type=int, default=12)
-    parser.add_argument("--data-root", type=Path, default=default_data_root())
+    parser.add_argument("--data-root", type=Path, default=None,
+                        help="default: $LOOKALIKE_DATA_ROOT, else ../shared/data (pipeline/settings.py)")
     parser.add_argument("--out", type=Path, default=REPORTS / "bot_memory.json")
     args = parser.parse_args(argv)
+    args.data_root = settings.data_root(args.data_root)
 
     breakdown = import_breakdown()
     print("RSS of a fresh interpreter after each step (MB):")

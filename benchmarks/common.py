@@ -29,7 +29,6 @@ from pipeline import FacePipeline
 from pipeline.detector import FaceDetector
 from pipeline.image import encode_jpeg
 from pipeline.photo import decode_photo
-from pipeline.settings import DATA_ROOT_ENV
 
 REPO = Path(__file__).resolve().parents[1]
 REPORTS = REPO / "reports" / "benchmarks"
@@ -39,11 +38,6 @@ MB = 1024 * 1024
 
 
 # --- data and test photos -----------------------------------------------------------------------------
-
-
-def default_data_root() -> Path:
-    """$LOOKALIKE_DATA_ROOT, else the shared data beside the checkout (as the tests do)."""
-    return Path(os.environ.get(DATA_ROOT_ENV, REPO.parent / "shared" / "data"))
 
 
 def single_face_cutouts(data_root: Path, count: int, seed: int = 0,

@@ -19,14 +19,15 @@ import dataclasses
 import math
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 import cv2
 import numpy as np
 
-from pipeline import FacePipeline
+from pipeline import FacePipeline, settings
 from pipeline.detector import FaceDetector
 
-from .common import REPORTS, default_data_root, format_table, load_note, median_ms, single_face_cutouts, write_report
+from .common import REPORTS, format_table, load_note, median_ms, single_face_cutouts, write_report
 
 CENTRE_TOLERANCE = 0.15
 FACE_SIDE_RANGE = (0.3, 0.6)
@@ -99,10 +100,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sizes", type=int, nargs="+", default=[1500, 2000])
     parser.add_argument("--photos", type=int, default=3, help="collages per (faces, size), of different people")
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--data-root", type=Path, default=None,
+                        help="default: $LOOKALIKE_DATA_ROOT, else ../shared/data (pipeline/settings.py)")
     args = parser.parse_args(argv)
     pipe = FacePipeline.load(threads=1)
-    data_root = default_data_root()
-    cutouts = single_face_cutouts(data_root, max(args.faces) * args.photos)
+    cutouts = single_face_cutouts(settings.data_root(args.data_root), max(args.faces) * args.photos)
     rows, results = [], []
     for count in args.faces:
         groups = [cutouts[n * max(args.faces):n * max(args.faces) + count] for n in range(args.photos)]

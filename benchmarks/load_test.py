@@ -25,7 +25,7 @@ from typing import Any
 from pipeline import settings
 
 from .bot_driver import BotProcess, FakeBotAPI, MemorySample, RunResult, Workload, run_workload, upload
-from .common import REPORTS, default_data_root, findable_photos, format_table, load_note, machine, rss_mb, write_report
+from .common import REPORTS, findable_photos, format_table, load_note, machine, rss_mb, write_report
 
 
 def flatness(samples: list[MemorySample], settle: int) -> dict[str, float]:
@@ -85,10 +85,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--timeout-s", type=float, default=60.0)
     parser.add_argument("--time-limit-s", type=float, default=900.0)
     parser.add_argument("--index", type=Path, default=settings.index_dir())
-    parser.add_argument("--data-root", type=Path, default=default_data_root())
+    parser.add_argument("--data-root", type=Path, default=None,
+                        help="default: $LOOKALIKE_DATA_ROOT, else ../shared/data (pipeline/settings.py)")
     parser.add_argument("--log", type=Path, default=REPORTS / "load_test_bot.log")
     parser.add_argument("--out", type=Path, default=REPORTS / "load_test.json")
     args = parser.parse_args(argv)
+    args.data_root = settings.data_root(args.data_root)
 
     figures = asyncio.run(load_test(args))
     memory = figures["memory"]

@@ -27,7 +27,7 @@ from index.scale import band_shares
 from pipeline import FacePipeline, settings
 from pipeline.image import read_rgb
 
-from .common import TEST_PARTITION, default_data_root, format_table, load_note
+from .common import TEST_PARTITION, format_table, load_note
 
 RANK = 8
 
@@ -69,8 +69,10 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.lookalike_scale", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--index", type=Path, default=settings.index_dir())
-    parser.add_argument("--data-root", type=Path, default=default_data_root())
+    parser.add_argument("--data-root", type=Path, default=None,
+                        help="default: $LOOKALIKE_DATA_ROOT, else ../shared/data (pipeline/settings.py)")
     args = parser.parse_args(argv)
+    args.data_root = settings.data_root(args.data_root)
     pipe = FacePipeline.load(threads=1)
     folder = args.data_root / "faces_extra"
     split = split_extra(folder, ExtraConfig())

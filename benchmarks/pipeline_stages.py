@@ -47,7 +47,6 @@ from training.reference import torch_pipeline
 from .common import (
     REPORTS,
     BenchPhoto,
-    default_data_root,
     findable_photos,
     format_table,
     load_note,
@@ -154,7 +153,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.pipeline_stages", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--index", type=Path, default=settings.index_dir())
-    parser.add_argument("--data-root", type=Path, default=default_data_root())
+    parser.add_argument("--data-root", type=Path, default=None,
+                        help="default: $LOOKALIKE_DATA_ROOT, else ../shared/data (pipeline/settings.py)")
     parser.add_argument("--sizes", type=int, nargs="+", default=[640, 2000])
     parser.add_argument("--faces", type=int, nargs="+", default=[1, 8])
     parser.add_argument("--threads", type=int, nargs="+", default=[1, 2])
@@ -163,6 +163,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed-repeat", type=int, default=3)
     parser.add_argument("--out", type=Path, default=REPORTS / "pipeline_stages.json")
     args = parser.parse_args(argv)
+    args.data_root = settings.data_root(args.data_root)
 
     print(f"{load_note()}; runtime {args.runtime}; index {args.index}/")
     started_up = [start_up(args.index, args.runtime, threads) for threads in args.threads]

@@ -2,19 +2,21 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
+from pipeline import settings
 
 
 @pytest.fixture(scope="session")
 def data_root() -> Path:
-    """$LOOKALIKE_DATA_ROOT, else the workplace's shared data beside the checkout."""
-    root = Path(os.environ.get("LOOKALIKE_DATA_ROOT", REPO_ROOT.parent / "shared" / "data"))
+    """The data root by the project's one rule (pipeline/settings.py); tests that need data skip without it."""
+    try:
+        root = settings.data_root()
+    except settings.MissingDataRootError as error:
+        pytest.skip(str(error))
     if not (root / "celeba").is_dir():
         pytest.skip(f"no CelebA data under {root}")
     return root
@@ -25,7 +27,7 @@ def face_pipeline():
     """The pipeline with the committed weights ($LOOKALIKE_WEIGHTS_DIR overrides, for development)."""
     from pipeline import FacePipeline
 
-    return FacePipeline.load(os.environ.get("LOOKALIKE_WEIGHTS_DIR"))
+    return FacePipeline.load(settings.weights_dir())
 
 
 @pytest.fixture(scope="session")

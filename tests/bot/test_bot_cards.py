@@ -1,5 +1,6 @@
 """What a card says, through the real bot and the fake Bot API server: the closest named celebrity in the
-caption and on the card when the index has a named gallery, and the card's words in the user's language."""
+caption and on the card when the index has a named gallery, the card's words in the user's language, and the
+same cards, byte for byte, from `lookalike query`."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from PIL import Image
 from bot import texts
 from bot.i18n import create_i18n
 from bot.service import LookalikeService
+from cli.main import main as lookalike
 from index.engine import LookalikeEngine
 from reply.card import ENGLISH, CardText
 from reply.replier import Replier
@@ -84,3 +86,25 @@ def test_a_russian_users_card_is_drawn_with_the_russian_legend(bot_service: Look
         assert russian != english  # the same photo and look-alikes, drawn in other words
 
     asyncio.run(scenario())
+
+
+def test_the_command_line_writes_the_cards_the_bot_sends(bot_service: LookalikeService, small_index,
+                                                         face_jpeg: bytes, tiny_face_jpeg: bytes, tmp_path,
+                                                         capsys: pytest.CaptureFixture[str]) -> None:
+    """One reply path (reply/replier.py): a good face and a tiny one, whose card carries the quality note."""
+    photos = {"face": face_jpeg, "tiny": tiny_face_jpeg}
+    for name, data in photos.items():
+        (tmp_path / f"{name}.jpg").write_bytes(data)
+    status = lookalike(["query", *(str(tmp_path / f"{name}.jpg") for name in photos), "--index", str(small_index),
+                        "--out", str(tmp_path / "cards")])
+    assert status == 0 and "Match may be poor: small face" in capsys.readouterr().out
+
+    async def scenario() -> list[bytes]:
+        async with running_bot(bot_service) as api:
+            for user, data in zip((ALICE, BOB), photos.values(), strict=True):
+                api.send(api.photo_message(user, data))
+                await api.wait_for(lambda user=user: cards_for(api, user, 1))
+            return [api.sent("sendPhoto", user)[0].photos()[0] for user in (ALICE, BOB)]
+
+    sent = asyncio.run(scenario())
+    assert sent == [(tmp_path / "cards" / f"{name}_face1.jpg").read_bytes() for name in photos]

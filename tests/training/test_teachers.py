@@ -14,7 +14,7 @@ from onnx import TensorProto, helper, numpy_helper
 from tests.pipeline.test_face_pipeline import OTHER, SAME_A, SAME_B, read
 from training.teachers import DEFAULT_TEACHERS_DIR, TEACHER_SPECS, batch_free, dequantised, load_teacher
 
-REPO_ROOT = Path(__file__).resolve().parents[3]
+REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
 def quantised_model() -> tuple[onnx.ModelProto, np.ndarray]:
