@@ -25,6 +25,7 @@ from bot.retry import RetryMiddleware, TelegramSession
 from bot.service import LookalikeService
 from index.engine import IndexMismatchError
 from index.gallery import MissingIndexError
+from pipeline.onnx_files import MissingOnnxError
 
 
 def create_bot(settings: Settings) -> Bot:
@@ -82,7 +83,7 @@ def run(settings: Settings, use_webhook: bool = False) -> None:
     configure_logging(settings)
     try:
         service = LookalikeService.load(settings)
-    except (MissingIndexError, IndexMismatchError) as error:
+    except (MissingIndexError, IndexMismatchError, MissingOnnxError) as error:
         raise ConfigError(str(error)) from None
     try:
         bot = create_bot(settings)

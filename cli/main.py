@@ -29,6 +29,7 @@ from index.engine import (
 )
 from index.gallery import Gallery, Match, MissingIndexError
 from pipeline import FacePipeline, settings
+from pipeline.onnx_files import MissingOnnxError
 from pipeline.photo import PhotoError
 from reply.card import ENGLISH
 from reply.replier import Replier, Reply
@@ -231,7 +232,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    return args.handler(args)
+    try:
+        return args.handler(args)
+    except MissingOnnxError as error:  # new weights, not exported yet: say which command makes their files
+        print(error, file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":
