@@ -22,7 +22,7 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
-from pipeline.boxes import DetectionTally, clip_boxes
+from pipeline.boxes import clip_boxes
 from pipeline.config import DetectorConfig
 from pipeline.detector import PAD_VALUE, FaceDetector
 from pipeline.image import read_rgb
@@ -41,6 +41,7 @@ from training.common import (
     set_threads,
     start_run_folder,
 )
+from training.metrics import DetectionTally
 from training.networks import build_yolo, detector_runner, face_yolo_yaml
 
 HYPERPARAMETERS = {

@@ -50,9 +50,9 @@ from training.common import (
     set_threads,
     start_run_folder,
 )
-from training.evaluate import pair_scores
 from training.faces import validation_sets
 from training.losses import ArcFaceMargin, distillation_loss, relational_distillation_loss
+from training.metrics import pair_scores, threshold_at_fpr
 from training.networks import EmbeddingNet, normalise
 
 VALIDATION_FPR = 1e-2
@@ -72,12 +72,6 @@ def teacher_targets(cache: Path, names: list[str]) -> np.ndarray:
     parts = [np.load(cache / f"{name}.npy", mmap_mode="r") for name in names]
     targets = np.concatenate(parts, axis=2).astype(np.float32)
     return targets / np.linalg.norm(targets, axis=2, keepdims=True)
-
-
-def threshold_at_fpr(genuine: np.ndarray, impostor: np.ndarray, fpr: float) -> tuple[float, float]:
-    """The cosine with `fpr` of impostor pairs above it, and the share of genuine pairs above it (TPR)."""
-    threshold = float(np.quantile(impostor, 1.0 - fpr))
-    return threshold, float((genuine > threshold).mean())
 
 
 class TeacherViews(Dataset):

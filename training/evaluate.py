@@ -30,13 +30,14 @@ import pandas as pd
 import torch
 from tqdm import tqdm
 
-from pipeline.boxes import DetectionTally, clip_boxes, same_faces
+from pipeline.boxes import clip_boxes, same_faces
 from pipeline.face_pipeline import FacePipeline
 from pipeline.image import read_rgb
 from pipeline.landmarks import boxes_from_points
 from readers import DataPaths, read_mtfl_list
 from readers.mtfl import mtfl_points, mtfl_validation_rows
 from training.faces import validation_image_ids
+from training.metrics import DetectionTally, pair_scores, roc
 
 
 def evaluate_detector(pipe: FacePipeline, data: DataPaths, limit: int = 0, validation: bool = False) -> dict:
@@ -122,25 +123,6 @@ def evaluate_landmarks(pipe: FacePipeline, data: DataPaths, limit: int = 0, vali
     return predict_mtfl_landmarks(pipe, data, limit, validation).summary()
 
 
-def roc(genuine: np.ndarray, impostor: np.ndarray) -> dict:
-    """ROC AUC and TPR at fixed FPRs from genuine/impostor cosine scores."""
-    scores = np.concatenate([genuine, impostor])
-    labels = np.concatenate([np.ones(len(genuine)), np.zeros(len(impostor))])
-    order = np.argsort(-scores, kind="stable")
-    labels = labels[order]
-    tpr = np.concatenate([[0.0], np.cumsum(labels) / len(genuine)])
-    fpr = np.concatenate([[0.0], np.cumsum(1 - labels) / len(impostor)])
-    result = {"auc": float(np.trapezoid(tpr, fpr)), "genuine_pairs": int(len(genuine)),
-              "impostor_pairs": int(len(impostor))}
-    for target in (1e-2, 1e-3):
-        threshold = float(np.quantile(impostor, 1.0 - target))
-        result[f"tpr_at_fpr_{target:g}"] = float((genuine > threshold).mean())
-        result[f"threshold_at_fpr_{target:g}"] = threshold
-    step = max(1, len(fpr) // 2000)
-    result["curve"] = {"fpr": fpr[::step].tolist(), "tpr": tpr[::step].tolist()}
-    return result
-
-
 def celebrity_crops(pipe: FacePipeline, data: DataPaths,
                     image_ids: list[str]) -> tuple[np.ndarray, np.ndarray, int]:
     """The celebrity's aligned crop in each in-the-wild photo through the full pipeline, with its identity.
@@ -167,14 +149,6 @@ def verification(embeddings: np.ndarray, identities: np.ndarray, missing: int) -
     result.update({"photos": len(identities) + missing, "photos_without_face": missing,
                    "identities": int(len(set(identities.tolist())))})
     return result
-
-
-def pair_scores(embeddings: np.ndarray, identities: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Cosine similarities of all same-identity (genuine) and all different-identity (impostor) pairs."""
-    similarity = embeddings @ embeddings.T
-    upper = np.triu_indices(len(identities), k=1)
-    same = identities[upper[0]] == identities[upper[1]]
-    return similarity[upper][same], similarity[upper][~same]
 
 
 def evaluate_embedder(pipe: FacePipeline, data: DataPaths, limit: int = 0, validation: bool = False) -> dict:
