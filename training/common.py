@@ -55,6 +55,20 @@ def start_run_folder(args: argparse.Namespace) -> None:
     (args.out / OPTIONS).write_text(json.dumps(options, indent=2) + "\n")
 
 
+def start_run(parser: argparse.ArgumentParser, argv: Sequence[str] | None = None) -> tuple[argparse.Namespace,
+                                                                                           EpochBudget]:
+    """What every training run does first: its options (parse_options), its time budget, torch's threads, the
+    seeds of Python's, numpy's and torch's generators, and its --out folder (start_run_folder)."""
+    args = parse_options(parser, argv)
+    budget = EpochBudget(args.budget_minutes)
+    set_threads(args.threads)
+    random.seed(args.seed)
+    np.random.seed(args.seed)
+    torch.manual_seed(args.seed)
+    start_run_folder(args)
+    return args, budget
+
+
 def set_threads(threads: int) -> None:
     torch.set_num_threads(threads)
     torch.set_num_interop_threads(1)

@@ -12,7 +12,6 @@ with `detector.json` beside them after every epoch, `log.jsonl` and the options 
 from __future__ import annotations
 
 import argparse
-import random
 from dataclasses import replace
 from pathlib import Path
 
@@ -28,18 +27,15 @@ from pipeline.detector import PAD_VALUE, FaceDetector
 from pipeline.image import read_rgb
 from readers import DataPaths
 from training.common import (
-    EpochBudget,
     EpochLoop,
     add_init_argument,
     add_runtime_arguments,
     cosine_lr,
     initialise_from,
     make_loader,
-    parse_options,
     save_part,
     set_lr,
-    set_threads,
-    start_run_folder,
+    start_run,
 )
 from training.metrics import DetectionTally
 from training.networks import build_yolo, detector_runner, face_yolo_yaml
@@ -149,14 +145,7 @@ def options_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> None:
-    args = parse_options(options_parser(), argv)
-
-    budget = EpochBudget(args.budget_minutes)
-    set_threads(args.threads)
-    random.seed(args.seed)
-    np.random.seed(args.seed)
-    torch.manual_seed(args.seed)
-    start_run_folder(args)
+    args, budget = start_run(options_parser(), argv)
 
     from yolov5.utils.loss import ComputeLoss
 

@@ -40,15 +40,12 @@ from pipeline.config import EmbedderConfig
 from readers import DataPaths
 from training.augment import embedder_transform
 from training.common import (
-    EpochBudget,
     EpochLoop,
     add_runtime_arguments,
     cosine_lr,
-    parse_options,
     save_part,
     set_lr,
-    set_threads,
-    start_run_folder,
+    start_run,
 )
 from training.faces import validation_sets
 from training.losses import ArcFaceMargin, distillation_loss, relational_distillation_loss
@@ -165,13 +162,7 @@ def options_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> None:
-    args = parse_options(options_parser(), argv)
-
-    budget = EpochBudget(args.budget_minutes)
-    set_threads(args.threads)
-    random.seed(args.seed)
-    torch.manual_seed(args.seed)
-    start_run_folder(args)
+    args, budget = start_run(options_parser(), argv)
 
     faces = pd.read_csv(args.cache / "faces.csv", keep_default_na=False)
     crops = np.load(args.cache / "crops.npy", mmap_mode="r")  # 2.4 GB for the shared data: the page cache holds it

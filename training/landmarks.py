@@ -45,18 +45,15 @@ from readers.celeba import LANDMARK_COLUMNS
 from readers.mtfl import mtfl_points, mtfl_validation_rows
 from training.augment import landmark_transform
 from training.common import (
-    EpochBudget,
     EpochLoop,
     add_init_argument,
     add_runtime_arguments,
     cosine_lr,
     initialise_from,
     make_loader,
-    parse_options,
     save_part,
     set_lr,
-    set_threads,
-    start_run_folder,
+    start_run,
 )
 from training.losses import WingLoss
 from training.networks import LandmarkNet, detector_runner, load_model, normalise
@@ -209,13 +206,7 @@ def options_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> None:
-    args = parse_options(options_parser(), argv)
-
-    budget = EpochBudget(args.budget_minutes)
-    set_threads(args.threads)
-    random.seed(args.seed)
-    torch.manual_seed(args.seed)
-    start_run_folder(args)
+    args, budget = start_run(options_parser(), argv)
     config = LandmarkConfig(backbone=args.backbone, input_size=args.input_size)
     detector = load_detector(args.detector_dir, args.device) if args.mtfl_boxes == "detector" else None
     samples, validation, coefficients = load_samples(DataPaths.from_root(args.data_root), config, args.seed, detector,

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from bot.config import ConfigError, Settings
+from pipeline.settings import DEFAULT_WEIGHTS_DIR
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -28,8 +29,8 @@ def test_defaults() -> None:
     settings = Settings.from_env({"BOT_TOKEN": "t"}, dotenv_path=None)
     assert settings.api_base_url is None
     assert settings.index_dir == Path("index_data")
-    assert settings.weights_dir is None
-    assert settings.max_faces == 10
+    assert settings.weights_dir == DEFAULT_WEIGHTS_DIR  # the committed weights (pipeline/settings.py)
+    assert (settings.max_faces, settings.lookalikes) == (10, 8)
     assert settings.max_file_bytes == 20 * 1024 * 1024
     assert (settings.queue_length, settings.album_wait_s) == (5, 1.0)
     assert settings.webhook.url is None
