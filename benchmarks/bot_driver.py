@@ -29,6 +29,7 @@ import numpy as np
 import psutil
 
 from bot import texts
+from pipeline import settings
 from tests.bot.fake_bot_api import FakeBotAPI  # the test suite's fake Bot API server, imported as a module
 
 from .common import MB, REPO, BenchPhoto, percentiles
@@ -133,7 +134,7 @@ class BotProcess:
 
     async def __aenter__(self) -> BotProcess:
         env = {**os.environ, "BOT_TOKEN": self.api.token, "BOT_API_BASE_URL": self.api.base_url,
-               "LOOKALIKE_INDEX_DIR": str(self.index_dir.resolve()), "WORKERS": str(self.workers),
+               settings.INDEX_DIR_ENV: str(self.index_dir.resolve()), "WORKERS": str(self.workers),
                "LOG_LEVEL": "WARNING"}
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         with self.log_path.open("wb") as log:

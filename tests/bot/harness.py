@@ -21,6 +21,7 @@ from bot.app import create_bot, create_dispatcher, run_polling
 from bot.config import Settings
 from bot.service import LookalikeService
 from pipeline.photo import PhotoProblem
+from pipeline.settings import INDEX_DIR_ENV
 
 IDLE_TIMEOUT_S = 30.0
 RUN_BOT = Path(__file__).resolve().parents[2] / "run_bot.py"
@@ -95,7 +96,7 @@ async def bot_process(api: FakeBotAPI, index_dir: Path, cwd: Path,
     """`python run_bot.py` polling the fake server (settings from the environment: `environ` over this
     process's), stopped with Ctrl-C (SIGINT) when the block ends."""
     env = {**os.environ, "BOT_TOKEN": api.token, "BOT_API_BASE_URL": api.base_url,
-           "LOOKALIKE_INDEX_DIR": str(index_dir), **(environ or {})}
+           INDEX_DIR_ENV: str(index_dir), **(environ or {})}
     process = await asyncio.create_subprocess_exec(sys.executable, str(RUN_BOT), cwd=cwd, env=env,
                                                    stderr=asyncio.subprocess.PIPE)
     bot = BotProcess(process)

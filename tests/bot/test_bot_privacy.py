@@ -27,7 +27,7 @@ from bot import texts
 from bot.app import configure_logging
 from bot.config import Settings
 from bot.service import LookalikeService
-from pipeline.settings import onnx_cache_root
+from pipeline import settings
 
 ALICE, BOB, CAROL, DAVE, ERIN = 401, 402, 403, 404, 405
 IMAGE_SIGNATURES = (b"\xff\xd8\xff", b"\x89PNG\r\n\x1a\n", b"GIF87a", b"GIF89a")
@@ -173,7 +173,7 @@ def test_serving_photos_writes_no_file_at_all(small_index: Path, face_jpeg: byte
     for folder in (home, temp, work):
         folder.mkdir()
     environ = {"HOME": str(home), "TMPDIR": str(temp), "XDG_CACHE_HOME": "",
-               "LOOKALIKE_ONNX_CACHE": str(onnx_cache_root())}
+               settings.ONNX_CACHE_ENV: str(settings.onnx_cache_root())}
 
     async def scenario() -> BotProcess:
         async with FakeBotAPI() as api, bot_process(api, small_index, work, environ) as bot:
