@@ -124,7 +124,7 @@ def bench_photos(data_root: Path, sizes: Sequence[int], face_counts: Sequence[in
 def findable_photos(data_root: Path, sizes: Sequence[int], face_counts: Sequence[int],
                     detector: FaceDetector | None = None) -> list[BenchPhoto]:
     """bench_photos whose faces `detector` (default: the committed one) finds."""
-    detector = detector or FacePipeline.load(runtime="torch").detector
+    detector = detector or FacePipeline.load().detector
     return bench_photos(data_root, sizes, face_counts, lambda rgb: len(detector.detect(rgb)[0]))
 
 

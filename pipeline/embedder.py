@@ -19,7 +19,7 @@ class Embedder:
     """`embed(crops)` -> (N, D) float32 unit vectors for aligned 112x112 RGB uint8 crops."""
 
     def __init__(self, model: Runner, config: EmbedderConfig) -> None:
-        """`model`: the network as a runner (pipeline/runtime.py), or EmbeddingNet itself (runtime "torch")."""
+        """`model`: the network as a runner (pipeline/runtime.py)."""
         self.config = config
         self.forward = model
 

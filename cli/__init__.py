@@ -1,0 +1,1 @@
+"""The `lookalike` command: query, demo, compare, build-index (cli/main.py)."""
