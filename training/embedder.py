@@ -170,7 +170,7 @@ def main(argv: list[str] | None = None) -> None:
     keep = faces.source.isin(["wild", "align"]) if args.no_extra else pd.Series(True, index=faces.index)
     if args.limit:
         keep &= faces.index.isin(faces[keep].sample(args.limit, random_state=args.seed).index)
-    sets = validation_sets(faces, args.seed)
+    sets = validation_sets(faces)
     held_out = np.array(faces.key.isin(index_evaluation_keys(DataPaths.from_root(args.data_root))))
     held_out[np.concatenate(list(sets.values()))] = True
     train_rows = np.flatnonzero(keep.to_numpy() & ~held_out)

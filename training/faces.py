@@ -17,6 +17,8 @@ from readers import DataPaths
 from readers.celeba import aligned_points
 from readers.faces_extra import read_faces_extra
 
+VALIDATION_SEED = 0  # the held-out people of embedder training (validation_sets)
+
 
 def embedder_training_faces(data: DataPaths) -> pd.DataFrame:
     """One row per face: source, image_id, path, identity and its five points (column `points`, (5, 2))."""
@@ -69,17 +71,19 @@ def held_out_identities(faces: pd.DataFrame, source_filter: pd.Series, min_photo
     return set(random.Random(seed).sample(candidates, min(len(candidates), max(2, int(len(candidates) * fraction)))))
 
 
-def validation_sets(faces: pd.DataFrame, seed: int) -> dict[str, np.ndarray]:
+def validation_sets(faces: pd.DataFrame) -> dict[str, np.ndarray]:
     """Row indices of the people embedder training holds out, by set: `wild`, in-the-wild CelebA identities
-    (all their photos, aligned ones included), and `named`, named faces_extra people."""
-    wild = held_out_identities(faces, faces.source == "wild", 4, 0.1, seed)
-    named = held_out_identities(faces, faces.identity.str.startswith("name/"), 3, 0.1, seed)
+    (all their photos, aligned ones included), and `named`, named faces_extra people. Drawn with a fixed seed,
+    never a run's: every run, and a run continued from another, holds out the same people, so validation
+    figures compare and never include a person an earlier stage trained on."""
+    wild = held_out_identities(faces, faces.source == "wild", 4, 0.1, VALIDATION_SEED)
+    named = held_out_identities(faces, faces.identity.str.startswith("name/"), 3, 0.1, VALIDATION_SEED)
     sets = {"wild": np.flatnonzero(faces.identity.isin(wild)), "named": np.flatnonzero(faces.identity.isin(named))}
     return {name: rows for name, rows in sets.items() if len(rows)}
 
 
-def validation_image_ids(data: DataPaths, seed: int = 0) -> list[str]:
+def validation_image_ids(data: DataPaths) -> list[str]:
     """The in-the-wild photos of the CelebA identities that embedder training holds out."""
     faces = all_training_faces(data)
-    rows = validation_sets(faces, seed)["wild"]
+    rows = validation_sets(faces)["wild"]
     return sorted(key.split("/", 1)[1] for key in faces.key.to_numpy()[rows] if key.startswith("wild/"))

@@ -79,7 +79,7 @@ def test_faces_extra_matches_its_readme(data_root: Path) -> None:
 def test_embedder_validation_people_are_whole_identities_never_trained_on(data_root: Path) -> None:
     faces = all_training_faces(DataPaths.from_root(data_root))
     assert len(faces) == 64_713 and faces.key.is_unique
-    sets = validation_sets(faces, seed=0)
+    sets = validation_sets(faces)
     assert set(sets) == {"wild", "named"}
     for rows in sets.values():
         held_out = set(faces.identity.to_numpy()[rows])
