@@ -1,5 +1,6 @@
-"""lookalike's gallery: build the CelebA index (index.build), search it (index.gallery), answer queries
-(index.engine) and the `lookalike` command line (cli.main).
+"""lookalike's gallery: build the CelebA index (index.build), search it (index.gallery), measure its look-alike
+scale (index.scale, index.bands) and look up a photo's faces in it (index.engine). The answer built from a
+look-up (cards, notes) is reply/'s; the `lookalike` command line is cli/'s.
 
     from index.engine import LookalikeEngine
     result = LookalikeEngine.load("index_data").lookup(rgb)
