@@ -52,7 +52,7 @@ from pipeline.image import encode_jpeg
 from pipeline.photo import PhotoError, PhotoLimits, read_photo
 from pipeline.settings import data_root
 from readers import CelebA, DataPaths
-from readers.celeba import LANDMARK_COLUMNS, aligned_points
+from readers.celeba import LANDMARK_COLUMNS, aligned_points, celebrity_face
 
 logger = logging.getLogger(__name__)
 
@@ -89,13 +89,13 @@ class SkippedPhotos:
 
 def celebrity_box(pipeline: FacePipeline, celeba: CelebA, image_id: str,
                   rgb: np.ndarray) -> tuple[np.ndarray, float, str] | None:
-    """(box, detector score, box_from) of the celebrity's face in an in-the-wild photo (CelebA.celebrity_face), the
-    annotated box when the detector missed it, or None."""
+    """(box, detector score, box_from) of the celebrity's face in an in-the-wild photo (readers.celeba's
+    celebrity_face), the annotated box when the detector missed it, or None."""
     boxes, scores = pipeline.detector.detect(rgb)
-    chosen = celeba.celebrity_face(image_id, boxes)
+    annotated = celeba.annotated_box(image_id)
+    chosen = celebrity_face(boxes, annotated)
     if chosen is not None:
         return boxes[chosen], float(scores[chosen]), "detector"
-    annotated = celeba.annotated_box(image_id)
     return (annotated, math.nan, "annotation") if annotated is not None else None
 
 

@@ -17,6 +17,7 @@ import numpy as np
 
 from index.gallery import Gallery, Match
 from pipeline import Face, FacePipeline
+from pipeline.settings import LOOKALIKES, MAX_FACES
 
 
 class IndexMismatchError(RuntimeError):
@@ -80,12 +81,7 @@ class LookalikeEngine:
         check_same_weights(gallery, pipeline, index_dir)
         return cls(pipeline, gallery, named_gallery(gallery, pipeline, index_dir))
 
-    @property
-    def threshold(self) -> float:
-        """The embedder's verification threshold (same person or not: /compare), never shown on the cards."""
-        return self.pipeline.verification_threshold
-
-    def lookup(self, rgb: np.ndarray, top: int = 8, max_faces: int = 10) -> LookupResult:
+    def lookup(self, rgb: np.ndarray, top: int = LOOKALIKES, max_faces: int = MAX_FACES) -> LookupResult:
         """Every face in the photo (largest first, at most `max_faces`) with its `top` look-alikes, the closest
         named person, and its number (1, 2, ... in this order) when the photo has several faces."""
         faces = self.pipeline(rgb)
@@ -98,7 +94,7 @@ class LookalikeEngine:
             skipped_boxes=[face.box for face in faces[max_faces:]],
         )
 
-    def face_matches(self, face: Face, top: int = 8, number: int | None = None) -> FaceMatches:
+    def face_matches(self, face: Face, top: int = LOOKALIKES, number: int | None = None) -> FaceMatches:
         """One face's look-alikes and closest named person."""
         named = self.named.search(face.embedding, 1)[0] if self.named is not None else None
         return FaceMatches(face, self.gallery.search(face.embedding, top), number, named)

@@ -112,19 +112,6 @@ class CelebA:
         x, y, width, height = boxes.loc[image_id, ["x_1", "y_1", "width", "height"]].to_numpy(np.float32)
         return np.array([x, y, x + width, y + height], np.float32)
 
-    def celebrity_face(self, image_id: str, boxes: np.ndarray) -> int | None:
-        """Which of the faces found in a photo (x1, y1, x2, y2 rows) is its celebrity: the one overlapping the
-        annotated box best, at IoU >= CELEBRITY_MIN_IOU; without an annotation, the largest. None when no face
-        overlaps the annotation (the detector missed the celebrity) or there is no face: the index build then
-        takes the annotated box, the evaluation the largest face (what the bot would answer)."""
-        if len(boxes) == 0:
-            return None
-        annotated = self.annotated_box(image_id)
-        if annotated is None:
-            return int(np.argmax(np.prod(boxes[:, 2:4] - boxes[:, :2], axis=1)))
-        overlaps = paired_iou(boxes, annotated)
-        return int(np.argmax(overlaps)) if overlaps.max() >= CELEBRITY_MIN_IOU else None
-
     def landmark_array(self, image_id: str, table: str = "wild") -> np.ndarray:
         """The five points of a photo as a (5, 2) float32 array."""
         source = self.landmarks if table == "wild" else self.align_landmarks
@@ -181,3 +168,17 @@ def aligned_points(celeba: CelebA, image_id: str, image_width: int) -> np.ndarra
         return celeba.landmark_array(image_id, table="align") * (image_width / ALIGNED_CELEBA_WIDTH)
     except (FileNotFoundError, KeyError):
         return ALIGNED_CELEBA_POINTS * (image_width / ALIGNED_CELEBA_WIDTH)
+
+
+def celebrity_face(boxes: np.ndarray, annotated: np.ndarray | None) -> int | None:
+    """Which of the faces found in a photo (x1, y1, x2, y2 rows) is its celebrity, given the photo's annotated
+    box (CelebA.annotated_box): the face overlapping it best, at IoU >= CELEBRITY_MIN_IOU; without an annotation,
+    the largest. None when no face overlaps the annotation (the detector missed the celebrity) or there is no
+    face: the index build then takes the annotated box, the evaluation the largest face (what the bot would
+    answer)."""
+    if len(boxes) == 0:
+        return None
+    if annotated is None:
+        return int(np.argmax(np.prod(boxes[:, 2:4] - boxes[:, :2], axis=1)))
+    overlaps = paired_iou(boxes, annotated)
+    return int(np.argmax(overlaps)) if overlaps.max() >= CELEBRITY_MIN_IOU else None

@@ -35,6 +35,7 @@ from pipeline.face_pipeline import FacePipeline
 from pipeline.image import read_rgb
 from pipeline.landmarks import boxes_from_points
 from readers import DataPaths, read_mtfl_list
+from readers.celeba import celebrity_face
 from readers.mtfl import mtfl_points, mtfl_validation_rows
 from training.faces import validation_image_ids
 from training.metrics import DetectionTally, pair_scores, roc
@@ -137,7 +138,7 @@ def celebrity_crops(pipe: FacePipeline, data: DataPaths,
         if not faces:
             missing += 1
             continue
-        chosen = celeba.celebrity_face(image_id, np.stack([face.box for face in faces]))
+        chosen = celebrity_face(np.stack([face.box for face in faces]), celeba.annotated_box(image_id))
         crops.append(faces[chosen or 0].crop)  # a missed celebrity: the largest face, as the bot would answer
         identities.append(int(celeba.identities[image_id]))
     return np.stack(crops), np.array(identities), missing
