@@ -16,6 +16,7 @@ from pipeline import FacePipeline, settings
 from pipeline.image import encode_jpeg
 from pipeline.photo import PhotoError, read_photo
 from reply.compare import Comparison, NotEnoughFacesError, Verdict, compare_images
+from reply.report import comparison_json
 
 VERDICTS = {Verdict.SAME: "likely the same person", Verdict.LOOKALIKE: "look-alikes",
             Verdict.DIFFERENT: "different people"}
@@ -34,9 +35,7 @@ def add_compare_command(commands: argparse._SubParsersAction) -> None:
 
 def report(photos: list[Path], comparison: Comparison, picture: Path, as_json: bool) -> str:
     if as_json:
-        return json.dumps({"photos": [str(photo) for photo in photos], "similarity": round(comparison.similarity, 4),
-                           "verdict": comparison.verdict.value, "same_from": comparison.same_from,
-                           "lookalike_from": round(comparison.lookalike_from, 4), "picture": str(picture)})
+        return json.dumps({"photos": [str(photo) for photo in photos], **comparison_json(comparison, str(picture))})
     return (f"similarity {comparison.similarity:.3f}: {VERDICTS[comparison.verdict]}\n"
             f"(the same person from {comparison.same_from:.3f}, look-alikes from {comparison.lookalike_from:.3f})\n"
             f"faces side by side: {picture}")

@@ -13,7 +13,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -27,12 +27,13 @@ from index.engine import (
     check_same_weights,
     named_gallery,
 )
-from index.gallery import Gallery, Match, MissingIndexError
+from index.gallery import Gallery, MissingIndexError
 from pipeline import FacePipeline, settings
 from pipeline.onnx_files import MissingOnnxError
 from pipeline.photo import PhotoError
 from reply.card import ENGLISH
 from reply.replier import Replier, Reply
+from reply.report import band_name, reply_json
 
 EXAMPLE_PHOTO = Path(__file__).resolve().parents[1] / "examples" / "astronaut.jpg"
 NO_FACE_MESSAGE = "no face found. Try a sharp, well-lit photo with a front-facing face that is not too small."
@@ -70,10 +71,6 @@ def write_cards(reply: Reply, photo: Path, out_dir: Path) -> WrittenCards:
         path.write_bytes(face.card)
         paths.append(path)
     return WrittenCards(overview_path, paths)
-
-
-def band_name(similarity: float, scale: LookalikeScale | None) -> str:
-    return scale.band(similarity).value if scale is not None else "-"
 
 
 def face_table(face_matches: FaceMatches, scale: LookalikeScale | None) -> list[str]:
@@ -122,33 +119,12 @@ def report_text(engine: LookalikeEngine, photo: Path, reply: Reply, written: Wri
     return "\n".join(lines)
 
 
-def match_json(match: Match) -> dict[str, Any]:
-    return {"rank": match.rank, "identity": match.identity, "name": match.name or None,
-            "image_id": match.image_id, "similarity": round(match.similarity, 4)}
-
-
 def report_json(engine: LookalikeEngine, photo: Path, reply: Reply, written: WrittenCards) -> dict[str, Any]:
-    scale = engine.gallery.scale
-    return {
-        "photo": str(photo),
-        "message": None if reply.faces else NO_FACE_MESSAGE,
-        "found_faces": reply.found,
-        "skipped_faces": reply.skipped,
-        "overview": str(written.overview) if written.overview is not None else None,
-        "scale": asdict(scale) if scale is not None else None,
-        "faces": [
-            {
-                "number": face.found.number,
-                "box": [round(float(v), 1) for v in face.found.face.box],
-                "score": round(face.found.face.score, 4),
-                "quality_issues": [issue.value for issue in face.issues],
-                "card": str(card),
-                "matches": [{**match_json(m), "band": band_name(m.similarity, scale)} for m in face.found.matches],
-                "named": match_json(face.found.named) if face.found.named is not None else None,
-            }
-            for face, card in zip(reply.faces, written.cards, strict=True)
-        ],
-    }
+    named_scale = engine.named.scale if engine.named is not None else None
+    return {"photo": str(photo),
+            **reply_json(reply, engine.gallery.scale, named_scale, None if reply.faces else NO_FACE_MESSAGE,
+                         str(written.overview) if written.overview is not None else None,
+                         [str(card) for card in written.cards])}
 
 
 def query_photo(replier: Replier, photo: Path, args: argparse.Namespace) -> int:
