@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -17,6 +17,18 @@ from pipeline.landmarks import LandmarkRegressor
 from pipeline.onnx_files import FINGERPRINT_FILE, exported_folder
 from pipeline.runtime import onnx_runner
 from pipeline.settings import DEFAULT_WEIGHTS_DIR
+
+
+@dataclass
+class FoundFaces:
+    """The faces of a photo, largest first, and the boxes of those found beyond a limit (not embedded)."""
+
+    faces: list[Face]
+    skipped_boxes: list[np.ndarray] = field(default_factory=list)
+
+    @property
+    def found(self) -> int:
+        return len(self.faces) + len(self.skipped_boxes)
 
 
 @dataclass
@@ -52,19 +64,26 @@ class FacePipeline:
         return self.embedder.config.verification_threshold
 
     def __call__(self, image: np.ndarray) -> list[Face]:
+        return self.find(image).faces
+
+    def find(self, image: np.ndarray, max_faces: int | None = None) -> FoundFaces:
+        """Every face the detector finds, largest first; only the `max_faces` largest (all when None) get their
+        landmarks, crop and embedding, so that a crowd costs one detection plus `max_faces` faces."""
         rgb = to_rgb(image)
         boxes, scores = self.detector.detect(rgb)
         if len(boxes) == 0:
-            return []
+            return FoundFaces(faces=[])
         order = np.argsort(-(boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1]))
         boxes, scores = boxes[order], scores[order]
+        kept = len(boxes) if max_faces is None else max_faces
+        skipped = list(boxes[kept:])
+        boxes, scores = boxes[:kept], scores[:kept]
         points = self.landmarks.predict(rgb, boxes)
         crops = np.stack([align_face(rgb, p) for p in points])
         embeddings = self.embedder.embed(crops)
-        return [
-            Face(box=box, score=float(score), landmarks=pts, crop=crop, embedding=emb)
-            for box, score, pts, crop, emb in zip(boxes, scores, points, crops, embeddings, strict=True)
-        ]
+        faces = [Face(box=box, score=float(score), landmarks=pts, crop=crop, embedding=emb)
+                 for box, score, pts, crop, emb in zip(boxes, scores, points, crops, embeddings, strict=True)]
+        return FoundFaces(faces=faces, skipped_boxes=skipped)
 
     def embed_crops(self, crops: np.ndarray, batch_size: int = 64) -> np.ndarray:
         """Embeddings for many aligned (N, 112, 112, 3) RGB uint8 crops at once."""

@@ -98,7 +98,8 @@ def compare_faces(first: Face, second: Face, threshold: float) -> Comparison:
 
 
 def compare_images(pipeline: FacePipeline, images: Sequence[np.ndarray]) -> Comparison:
-    """The two largest faces of one image, or the largest of each of two, compared at the pipeline's threshold.
-    Raises NotEnoughFacesError when there are not two faces."""
-    faces = [pipeline(image) for image in images]
+    """The two largest faces of one image, or the largest of each of two, compared at the pipeline's threshold
+    (only those faces get landmarks and an embedding). Raises NotEnoughFacesError when there are not two faces."""
+    per_image = 2 if len(images) == 1 else 1
+    faces = [pipeline.find(image, max_faces=per_image).faces for image in images]
     return compare_faces(*faces_to_compare(faces), pipeline.verification_threshold)

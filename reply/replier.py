@@ -69,11 +69,20 @@ class Replier:
 
     def reply_to_image(self, rgb: np.ndarray, text: CardText = ENGLISH) -> Reply:
         """The answer to a decoded RGB photo."""
-        result = self.engine.lookup(rgb, top=self.lookalikes, max_faces=self.max_faces)
+        result = self.lookup(rgb)
         overview = self.overview(rgb, result)
         return Reply(faces=[self.face_reply(found, text) for found in result.faces], found=result.found,
                      overview=encode_jpeg(overview) if overview is not None else None,
                      photo_size=(rgb.shape[1], rgb.shape[0]))
+
+    def lookup(self, rgb: np.ndarray) -> LookupResult:
+        """The photo's faces, largest first, with their look-alikes: only the `max_faces` largest are aligned,
+        embedded and searched (pipeline.find), the others are counted with their boxes."""
+        found = self.engine.pipeline.find(rgb, self.max_faces)
+        numbered = found.found > 1
+        return LookupResult(faces=[self.engine.face_matches(face, self.lookalikes, number if numbered else None)
+                                   for number, face in enumerate(found.faces, start=1)],
+                            skipped=len(found.skipped_boxes), skipped_boxes=found.skipped_boxes)
 
     def face_reply(self, found: FaceMatches, text: CardText = ENGLISH) -> FaceReply:
         issues = assess_face(found.face, self.quality)

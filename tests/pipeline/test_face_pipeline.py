@@ -1,5 +1,6 @@
 """FacePipeline on real CelebA test photos with the committed weights."""
 
+import dataclasses
 from pathlib import Path
 
 import cv2
@@ -66,3 +67,28 @@ def test_batched_crops_match_single_calls(face_pipeline: FacePipeline, celeba_ph
     batch = face_pipeline.embed_crops(np.stack([face.crop, face.crop[:, ::-1].copy()]))
     assert batch.shape == (2, face.embedding.shape[0])
     np.testing.assert_allclose(batch[0], face.embedding, atol=1e-5)
+
+
+class CountingLandmarks:
+    """The pipeline's landmark regressor, counting the boxes it is asked about."""
+
+    def __init__(self, landmarks) -> None:
+        self.landmarks = landmarks
+        self.boxes = 0
+
+    def predict(self, image: np.ndarray, boxes: np.ndarray) -> np.ndarray:
+        self.boxes += len(boxes)
+        return self.landmarks.predict(image, boxes)
+
+
+def test_a_face_limit_bounds_the_landmark_and_embedding_work(face_pipeline: FacePipeline, data_root: Path) -> None:
+    first, second = read(data_root, SAME_A), read(data_root, OTHER)
+    height = min(first.shape[0], second.shape[0])
+    photo = np.concatenate([first[:height], second[:height]], axis=1)  # two people side by side
+    every = face_pipeline.find(photo)
+    counting = CountingLandmarks(face_pipeline.landmarks)
+    bounded = dataclasses.replace(face_pipeline, landmarks=counting).find(photo, max_faces=1)
+    assert every.found == bounded.found == 2
+    assert (len(bounded.faces), len(bounded.skipped_boxes), counting.boxes) == (1, 1, 1)
+    np.testing.assert_allclose(bounded.faces[0].embedding, every.faces[0].embedding, atol=1e-5)
+    np.testing.assert_array_equal(bounded.skipped_boxes[0], every.faces[1].box)

@@ -3,6 +3,7 @@ number its card carries, and each card shows that face's look-alikes."""
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import cv2
@@ -13,6 +14,7 @@ from index.engine import LookalikeEngine
 from index.gallery import Gallery
 from pipeline.photo import read_photo
 from reply.card import number_label, number_label_origin, overview_scale, render_card
+from reply.compare import compare_images
 from reply.replier import Replier
 
 # Three gallery photos of three people side by side: each face's best look-alike is its own photo.
@@ -70,3 +72,30 @@ def test_faces_beyond_the_limit_are_counted_as_found(engine: LookalikeEngine, si
     assert len(result.skipped_boxes) == result.skipped
     assert overview is not None and tag_position(overview, 3) != number_label_origin(
         result.skipped_boxes[0] * overview_scale(side_by_side.shape), number_label(3), overview.shape)
+
+
+class CountingEmbedder:
+    """The pipeline's embedder, counting the crops it embeds."""
+
+    def __init__(self, embedder) -> None:
+        self.embedder = embedder
+        self.config = embedder.config
+        self.crops = 0
+
+    def embed(self, crops: np.ndarray, batch_size: int = 64) -> np.ndarray:
+        self.crops += len(crops)
+        return self.embedder.embed(crops, batch_size=batch_size)
+
+
+def test_the_face_limit_bounds_the_work_and_keeps_the_answer(engine: LookalikeEngine, side_by_side: np.ndarray) -> None:
+    """MAX_FACES bounds the embeddings (and landmarks) as well as the cards; /compare of one photo embeds two."""
+    counting = CountingEmbedder(engine.pipeline.embedder)
+    bounded = dataclasses.replace(engine, pipeline=dataclasses.replace(engine.pipeline, embedder=counting))
+    every = engine.lookup(side_by_side)
+    result = Replier(bounded, max_faces=2).lookup(side_by_side)
+    assert counting.crops == 2 and result.found == every.found >= 3
+    assert [face.number for face in result.faces] == [1, 2]
+    assert [face.matches[0].image_id for face in result.faces] == [face.matches[0].image_id for face in every.faces[:2]]
+    counting.crops = 0
+    compare_images(bounded.pipeline, [side_by_side])
+    assert counting.crops == 2
