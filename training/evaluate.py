@@ -11,8 +11,10 @@
 - Embedder: verification on the CelebA test identities through the full pipeline on raw photos (the
   celebrity's face = best IoU with list_bbox, else the largest): all same-identity pairs against all
   different-identity pairs, ROC AUC and TPR at FPR 1e-2 and 1e-3. Photos where no face is found are counted.
-  With `--validation`, the same on the in-the-wild train identities that embedder training holds out: what
-  runs are compared on, and where the verification threshold (FPR 1e-2) is read.
+  With `--validation`, the same on the people embedder training holds out (training/faces.py): its in-the-wild
+  CelebA train identities, and (`named`) its named faces_extra people through our landmarks and alignment:
+  what runs are compared on (the mean of the two TPRs at FPR 1e-2), and where the verification threshold (FPR
+  1e-2, both sets' impostor pairs pooled) is read.
 - Dataset: how many faces the detector finds in every in-the-wild CelebA photo (all partitions), beside the
   count in faces_all.csv: photos without a face, with one, with several.
 """
@@ -37,7 +39,7 @@ from pipeline.landmarks import boxes_from_points
 from readers import DataPaths, read_mtfl_list
 from readers.celeba import celebrity_face
 from readers.mtfl import mtfl_points, mtfl_validation_rows
-from training.faces import validation_image_ids
+from training.faces import all_training_faces, pipeline_crop, validation_image_ids, validation_sets
 from training.metrics import DetectionTally, pair_scores, roc
 
 
@@ -144,21 +146,42 @@ def celebrity_crops(pipe: FacePipeline, data: DataPaths,
     return np.stack(crops), np.array(identities), missing
 
 
-def verification(embeddings: np.ndarray, identities: np.ndarray, missing: int) -> dict:
-    """ROC figures of all pairs of these embeddings, with how many photos and identities they cover."""
-    result = roc(*pair_scores(embeddings, identities))
+def verification(genuine: np.ndarray, impostor: np.ndarray, identities: np.ndarray, missing: int) -> dict:
+    """ROC figures of the genuine and impostor pair scores (training.metrics.pair_scores) of these identities'
+    embeddings, with how many photos and identities they cover."""
+    result = roc(genuine, impostor)
     result.update({"photos": len(identities) + missing, "photos_without_face": missing,
                    "identities": int(len(set(identities.tolist())))})
     return result
 
 
+def named_validation_crops(pipe: FacePipeline, data: DataPaths, limit: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """The named validation people's faces_extra photos as our pipeline cuts them (training.faces.pipeline_crop:
+    our landmarks and alignment on the crop), with their identities."""
+    faces = all_training_faces(data)
+    rows = faces.iloc[validation_sets(faces)["named"][: limit or None]]
+    crops = [pipeline_crop(pipe, data.celeba, row) for row in tqdm(list(rows.itertuples()), desc="named",
+                                                                   mininterval=10)]
+    return np.stack(crops), rows.identity.to_numpy()
+
+
 def evaluate_embedder(pipe: FacePipeline, data: DataPaths, limit: int = 0, validation: bool = False) -> dict:
-    """Verification on the test identities, or (`validation`) on the train identities embedder training holds
-    out: the figure runs are compared on, and whose threshold at FPR 1e-2 is the verification threshold."""
+    """Verification on the test identities; or (`validation`) on the people embedder training holds out: the
+    in-the-wild CelebA identities through the full pipeline (the top-level figures), and the named faces_extra
+    people (`named`), with the mean of both TPRs at FPR 1e-2 (what runs are chosen on) and the threshold at FPR
+    1e-2 over both sets' impostor pairs pooled (the verification threshold)."""
     image_ids = validation_image_ids(data) if validation else data.celeba.image_ids("test")
     crops, identities, missing = celebrity_crops(pipe, data, image_ids[: limit or None])
-    result = verification(pipe.embed_crops(crops), identities, missing)
+    genuine, impostor = pair_scores(pipe.embed_crops(crops), identities)
+    result = verification(genuine, impostor, identities, missing)
     result["configured_threshold"] = pipe.verification_threshold
+    if validation:
+        named_crops, named_identities = named_validation_crops(pipe, data, limit)
+        named_genuine, named_impostor = pair_scores(pipe.embed_crops(named_crops), named_identities)
+        result["named"] = verification(named_genuine, named_impostor, named_identities, 0)
+        result["mean_tpr_at_fpr_0.01"] = (result["tpr_at_fpr_0.01"] + result["named"]["tpr_at_fpr_0.01"]) / 2
+        pooled = roc(np.concatenate([genuine, named_genuine]), np.concatenate([impostor, named_impostor]))
+        result["pooled_threshold_at_fpr_0.01"] = pooled["threshold_at_fpr_0.01"]
     return result
 
 
@@ -252,8 +275,12 @@ def main() -> None:
     (args.out / "evaluation.json").write_text(json.dumps(report, indent=2))
     plot(report, args.out)
     for name, figures in report.items():
-        summary = {k: round(v, 4) if isinstance(v, float) else v for k, v in figures.items() if k != "curve"}
+        summary = {k: round(v, 4) if isinstance(v, float) else v for k, v in figures.items()
+                   if k != "curve" and not isinstance(v, dict)}
         print(f"{name}: {json.dumps(summary)}")
+        for part, part_figures in figures.items():
+            if isinstance(part_figures, dict) and part != "curve":
+                print(f"  {part}: {json.dumps({k: round(v, 4) for k, v in part_figures.items() if k != 'curve'})}")
 
 
 if __name__ == "__main__":

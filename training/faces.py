@@ -13,11 +13,19 @@ import cv2
 import numpy as np
 import pandas as pd
 
-from readers import DataPaths
+from index.build import celebrity_box
+from pipeline import FacePipeline
+from pipeline.image import read_rgb
+from readers import CelebA, DataPaths
 from readers.celeba import aligned_points
 from readers.faces_extra import read_faces_extra
 
-VALIDATION_SEED = 0  # the held-out people of embedder training (validation_sets)
+VALIDATION_SEED = 0  # the held-out people of embedder training (validation_people), fixed once for every run
+# How many people each validation set holds out: in-the-wild CelebA train identities with 4+ photos (about as many
+# identities and photos as the CelebA test partition: 58 identities, 1,252 photos) and named faces_extra people
+# with 3+ photos; at most VALIDATION_PHOTOS of each named person are paired (a few have over 200 photos).
+VALIDATION_PEOPLE = {"wild": 60, "named": 150}
+VALIDATION_PHOTOS = 12
 
 
 def embedder_training_faces(data: DataPaths) -> pd.DataFrame:
@@ -63,27 +71,51 @@ def all_training_faces(data: DataPaths) -> pd.DataFrame:
     return pd.concat([celeba[columns], extra[columns]], ignore_index=True)
 
 
-def held_out_identities(faces: pd.DataFrame, source_filter: pd.Series, min_photos: int, fraction: float,
+def pipeline_crop(pipe: FacePipeline, celeba: CelebA, row) -> np.ndarray:
+    """The face as the pipeline cuts it: in an in-the-wild photo, the celebrity's face our detector finds (the
+    annotated box when it misses it, as the index build does); in an aligned photo or crop, the box around its
+    known points (LandmarkRegressor.box_around_points); then our landmarks and alignment (faces_in_box)."""
+    image = read_rgb(row.path)
+    found = None if row.aligned or row.source == "align" else celebrity_box(pipe, celeba, row.key.split("/", 1)[1],
+                                                                             image)
+    box = found[0] if found is not None else pipe.landmarks.box_around_points(row.points)
+    return pipe.faces_in_box(image, box[None])[1][0]
+
+
+def held_out_identities(faces: pd.DataFrame, source_filter: pd.Series, min_photos: int, people: int,
                         seed: int) -> set[str]:
-    """A seeded `fraction` of the identities among `source_filter` faces with at least `min_photos` photos."""
+    """`people` identities drawn with `seed` among the `source_filter` faces' identities with `min_photos`+ photos."""
     counts = faces.identity[source_filter & (faces.identity != "")].value_counts()
     candidates = sorted(counts[counts >= min_photos].index, key=lambda name: (len(name), name))  # numeric order
-    return set(random.Random(seed).sample(candidates, min(len(candidates), max(2, int(len(candidates) * fraction)))))
+    return set(random.Random(seed).sample(candidates, min(len(candidates), people)))
+
+
+def validation_people(faces: pd.DataFrame) -> dict[str, set[str]]:
+    """The people embedder training holds out, by set: `wild`, in-the-wild CelebA train identities (never trained
+    on, aligned photos included), and `named`, named faces_extra people. Drawn with a fixed seed, never a run's:
+    every run, and a run continued from another, holds out the same people, so validation figures compare and
+    never include a person an earlier stage trained on."""
+    return {"wild": held_out_identities(faces, faces.source == "wild", 4, VALIDATION_PEOPLE["wild"], VALIDATION_SEED),
+            "named": held_out_identities(faces, faces.identity.str.startswith("name/"), 3, VALIDATION_PEOPLE["named"],
+                                         VALIDATION_SEED)}
 
 
 def validation_sets(faces: pd.DataFrame) -> dict[str, np.ndarray]:
-    """Row indices of the people embedder training holds out, by set: `wild`, in-the-wild CelebA identities
-    (all their photos, aligned ones included), and `named`, named faces_extra people. Drawn with a fixed seed,
-    never a run's: every run, and a run continued from another, holds out the same people, so validation
-    figures compare and never include a person an earlier stage trained on."""
-    wild = held_out_identities(faces, faces.source == "wild", 4, 0.1, VALIDATION_SEED)
-    named = held_out_identities(faces, faces.identity.str.startswith("name/"), 3, 0.1, VALIDATION_SEED)
-    sets = {"wild": np.flatnonzero(faces.identity.isin(wild)), "named": np.flatnonzero(faces.identity.isin(named))}
-    return {name: rows for name, rows in sets.items() if len(rows)}
+    """Row indices of the faces each validation set pairs: the in-the-wild photos of its CelebA people (what
+    `python -m training.evaluate --validation` runs through the full pipeline), and up to VALIDATION_PHOTOS
+    photos (first by key) of each named person."""
+    people = validation_people(faces)
+    wild = faces.identity.isin(people["wild"]) & (faces.source == "wild")
+    named = faces[faces.identity.isin(people["named"])].sort_values("key").groupby("identity").head(VALIDATION_PHOTOS)
+    return {"wild": np.flatnonzero(wild), "named": np.sort(named.index.to_numpy())}
+
+
+def held_out_rows(faces: pd.DataFrame) -> np.ndarray:
+    """(N,) bool: faces of the validation people, all their photos (those validation pairs and the rest)."""
+    return faces.identity.isin(set().union(*validation_people(faces).values())).to_numpy()
 
 
 def validation_image_ids(data: DataPaths) -> list[str]:
     """The in-the-wild photos of the CelebA identities that embedder training holds out."""
     faces = all_training_faces(data)
-    rows = validation_sets(faces)["wild"]
-    return sorted(key.split("/", 1)[1] for key in faces.key.to_numpy()[rows] if key.startswith("wild/"))
+    return sorted(key.split("/", 1)[1] for key in faces.key.to_numpy()[validation_sets(faces)["wild"]])

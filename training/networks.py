@@ -29,6 +29,7 @@ from torch import nn
 
 from pipeline.config import PARTS, DetectorConfig, EmbedderConfig, LandmarkConfig, PartConfigs
 from pipeline.runtime import ONNX_OPSET, Runner
+from training.mobilefacenet import MobileFaceNet
 
 os.environ.setdefault("YOLOv5_VERBOSE", "False")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -209,7 +210,9 @@ def build_model(part: str, config: DetectorConfig | LandmarkConfig | EmbedderCon
     """The untrained network of a pipeline part ("detector", "landmarks" or "embedder")."""
     if part == "detector":
         return build_yolo(config.model_yaml)
-    return LandmarkNet(config) if part == "landmarks" else EmbeddingNet(config)
+    if part == "landmarks":
+        return LandmarkNet(config)
+    return MobileFaceNet(config.embedding_size) if config.backbone == "mobilefacenet" else EmbeddingNet(config)
 
 
 def load_model(part: str, weights_dir: Path, config: DetectorConfig | LandmarkConfig | EmbedderConfig) -> nn.Module:

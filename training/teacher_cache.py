@@ -1,12 +1,16 @@
-"""Cache every training face's aligned crop and the teachers' embeddings of it (training only).
+"""Cache every training face's aligned crops and the teachers' embeddings of them (training only).
 
     python -m training.teacher_cache --data-root ../shared/data --teachers teachers/ \
-        --names mobilefacenet --out runs/cache
+        --names mobilefacenet sface --out runs/cache
 
 Writes into `--out`:
 - `faces.csv`: one row per training face (training.faces.all_training_faces, without the points),
-- `crops.npy`: (N, 112, 112, 3) uint8 aligned crops, in that order (about 2.4 GB for the shared data),
-- `<teacher>.npy`: (N, 2, D) float32 unit embeddings of each crop and of its mirror image.
+- `crops.npy`: (N, 112, 112, 3) uint8 crops aligned on the data's own five points (MTCNN's pseudo-labels, CelebA's
+  aligned geometry, faces_extra's crops as they come), in that order (about 2.4 GB for the shared data): what
+  the teachers see, so that each target is the teacher's view of a well-aligned face;
+- `pipeline_crops.npy`: the same faces as the pipeline cuts them, with OUR landmark model and alignment (and for
+  in-the-wild photos our detector): what the student sees, so that it learns our alignment's errors;
+- `<teacher>.npy`: (N, 2, D) float32 unit embeddings of each `crops.npy` crop and of its mirror image.
 Each file is filled in chunks and the count of finished rows kept beside it (`*.done`), so a stopped run
 resumes where it was. The student then learns from the cached views and fresh augmentations of them.
 """
@@ -21,10 +25,11 @@ import numpy as np
 import pandas as pd
 from tqdm import tqdm
 
+from pipeline import FacePipeline
 from pipeline.align import CROP_SIZE, align_face
 from pipeline.image import read_rgb
 from readers import DataPaths
-from training.faces import all_training_faces
+from training.faces import all_training_faces, pipeline_crop
 from training.teachers import DEFAULT_TEACHERS_DIR, TEACHER_SPECS, load_teacher
 
 VIEWS = ("original", "mirrored")
@@ -58,6 +63,12 @@ def cache_crops(faces: pd.DataFrame, out: Path) -> np.ndarray:
                           lambda a, b: np.stack([face_crop(r) for r in rows[a:b]]), "crops")
 
 
+def cache_pipeline_crops(faces: pd.DataFrame, data: DataPaths, out: Path, threads: int) -> np.ndarray:
+    pipe, celeba, rows = FacePipeline.load(threads=threads), data.celeba, list(faces.itertuples())
+    return fill_in_chunks(out / "pipeline_crops.npy", (len(faces), CROP_SIZE, CROP_SIZE, 3), "uint8",
+                          lambda a, b: np.stack([pipeline_crop(pipe, celeba, r) for r in rows[a:b]]), "pipeline crops")
+
+
 def cache_teacher(name: str, crops: np.ndarray, folder: Path, out: Path, threads: int) -> None:
     teacher = load_teacher(name, folder, threads)
     dimension = teacher(crops[:1]).shape[1]
@@ -77,15 +88,20 @@ def main() -> None:
                         choices=["dlib", *TEACHER_SPECS])
     parser.add_argument("--out", type=Path, default=Path("runs/cache"))
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--no-pipeline-crops", dest="pipeline_crops", action="store_false",
+                        help="skip pipeline_crops.npy (the crops our own models cut)")
     args = parser.parse_args()
 
     args.out.mkdir(parents=True, exist_ok=True)
-    faces = all_training_faces(DataPaths.from_root(args.data_root))
+    data = DataPaths.from_root(args.data_root)
+    faces = all_training_faces(data)
     table = args.out / "faces.csv"
     if table.exists() and pd.read_csv(table, keep_default_na=False).key.tolist() != faces.key.tolist():
         raise SystemExit(f"{table} lists other faces: use a new --out folder")
     faces.drop(columns=["points", "path"]).to_csv(table, index=False)
     crops = cache_crops(faces, args.out)
+    if args.pipeline_crops:
+        cache_pipeline_crops(faces, data, args.out, args.threads)
     for name in args.names:
         cache_teacher(name, crops, args.teachers, args.out, args.threads)
 

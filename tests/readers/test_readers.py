@@ -6,7 +6,7 @@ from readers import CelebA, DataPaths, read_mtfl_list
 from readers.celeba import ALIGNED_CELEBA_POINTS, aligned_points
 from readers.faces_extra import read_faces_extra
 from readers.mtfl import mtfl_points
-from training.faces import all_training_faces, validation_sets
+from training.faces import VALIDATION_PHOTOS, all_training_faces, held_out_rows, validation_people, validation_sets
 
 
 def test_shared_celeba_tables_match_the_data_readme(data_root: Path) -> None:
@@ -79,9 +79,13 @@ def test_faces_extra_matches_its_readme(data_root: Path) -> None:
 def test_embedder_validation_people_are_whole_identities_never_trained_on(data_root: Path) -> None:
     faces = all_training_faces(DataPaths.from_root(data_root))
     assert len(faces) == 64_713 and faces.key.is_unique
+    people = validation_people(faces)
+    assert {name: len(group) for name, group in people.items()} == {"wild": 60, "named": 150}
+    assert all(identity.startswith("celeba/") for identity in people["wild"])
+    held_out = held_out_rows(faces)
+    assert set(faces.identity[held_out]) == people["wild"] | people["named"]  # every photo of each person
     sets = validation_sets(faces)
-    assert set(sets) == {"wild", "named"}
-    for rows in sets.values():
-        held_out = set(faces.identity.to_numpy()[rows])
-        others = np.setdiff1d(np.arange(len(faces)), np.concatenate(list(sets.values())))
-        assert not held_out & set(faces.identity.to_numpy()[others]) - {""}
+    assert (faces.source.iloc[sets["wild"]] == "wild").all()
+    assert faces.identity.iloc[sets["named"]].value_counts().max() <= VALIDATION_PHOTOS
+    assert held_out[np.concatenate(list(sets.values()))].all()
+    assert validation_people(faces.sample(frac=1.0, random_state=1)) == people  # fixed, whatever the order
