@@ -1,1 +1,1 @@
-"""The `lookalike` command: query, demo, compare, build-index (cli/main.py)."""
+"""The `lookalike` command: query, demo, compare, build-index, serve (cli/main.py)."""

@@ -4,6 +4,7 @@
     lookalike query PHOTO [PHOTO ...] [--top 8] [--out DIR] [--json]
     lookalike build-index --data-root ../shared/data [--out DIR] [--limit N]
     lookalike compare A.jpg [B.jpg] [--out DIR] [--json]   how similar two faces are
+    lookalike serve [--host 127.0.0.1] [--port 8080]        the web page and its JSON API (web/)
 
 The index directory is --index, else $LOOKALIKE_INDEX_DIR, else index_data/ in the current directory.
 """
@@ -34,6 +35,7 @@ from pipeline.photo import PhotoError
 from reply.card import ENGLISH
 from reply.replier import Replier, Reply
 from reply.report import band_name, reply_json
+from web.config import add_serve_arguments
 
 EXAMPLE_PHOTO = Path(__file__).resolve().parents[1] / "examples" / "astronaut.jpg"
 NO_FACE_MESSAGE = "no face found. Try a sharp, well-lit photo with a front-facing face that is not too small."
@@ -203,7 +205,17 @@ def build_parser() -> argparse.ArgumentParser:
     demo.set_defaults(handler=run_demo)
 
     add_compare_command(commands)
+
+    serve = commands.add_parser("serve", help="the web page and its JSON API (default http://127.0.0.1:8080/)")
+    add_serve_arguments(serve)
+    serve.set_defaults(handler=run_serve)
     return parser
+
+
+def run_serve(args: argparse.Namespace) -> int:
+    from web.server import serve  # aiohttp and the bot's texts: only for this command
+
+    return serve(args)
 
 
 def main(argv: list[str] | None = None) -> int:
