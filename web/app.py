@@ -6,18 +6,21 @@
     POST /api/compare   JSON: the CLI's compare fields + the inline side-by-side picture, caption
     GET  /static/...    the page's CSS and JS (nothing is loaded from elsewhere)
 
-Every photo request goes the same way: the per-client rate limit (429), the photos read from the form within
-the size and pixel limits (pipeline/photo.py's PhotoLimits, checked while reading: 413), a slot of the global
-admission limit (503 "busy" when none is free), then the work off the event loop (web/lookups.py). Answers and
-errors are in the browser's language (Accept-Language: English or Russian, the bot's catalogues). Nothing is
-written to disk and nothing of a photo is logged.
+Every photo request goes the same way: the per-client rate limit (429); places in the global admission limit,
+shared with the bot (serving/admission.py: 503 "busy" at once when none is free, before the photo is read); the
+photos read from the form within the size and pixel limits (pipeline/photo.py's PhotoLimits, checked while
+reading: 413) and the upload time (408); then the reply path in the worker pool (serving/pool.py, the bot's worker
+processes). Answers and errors are in the browser's language (Accept-Language: English or Russian, the bot's
+catalogues). Nothing is written to disk and nothing of a photo is logged.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from http import HTTPStatus
 from pathlib import Path
@@ -32,11 +35,13 @@ from pipeline.photo import PhotoError, PhotoProblem
 from reply.compare import NotEnoughFacesError
 from reply.replier import Reply
 from reply.report import comparison_json, reply_json
+from serving.admission import AdmissionLimit, Busy, LocalAdmission, admitted
+from serving.inference import ComparedFaces, GalleryScales
+from serving.pool import InferencePool
 from web import page
 from web import texts as page_texts
 from web.config import WebSettings
-from web.limits import AdmissionLimit, Busy, RateLimit
-from web.lookups import ComparedPhotos, Lookups
+from web.limits import RateLimit
 from web.upload import Upload, UploadError, read_photos
 
 T = TypeVar("T")
@@ -57,12 +62,13 @@ CONTENT_SECURITY_POLICY = ("default-src 'self'; img-src 'self' data:; object-src
 
 @dataclass
 class WebState:
-    """What the handlers share: the seam to the models, the settings, both limits and the catalogues."""
+    """What the handlers share: the worker pool (the one seam to the models), the settings, both limits and the
+    catalogues."""
 
-    lookups: Lookups
+    pool: InferencePool
     settings: WebSettings
-    rate: RateLimit
     admission: AdmissionLimit
+    rate: RateLimit
     i18n: I18n = field(default_factory=create_i18n)
 
 
@@ -82,13 +88,13 @@ class Problem(Exception):  # noqa: N818 (an answer, not a failure of the code)
 class LookedUp:
     upload: Upload
     reply: Reply
-    seconds: float  # in the reply path, waiting for a worker included
+    seconds: float  # in the reply path, the wait for a worker included
 
 
 @dataclass(frozen=True)
 class Compared:
     uploads: list[Upload]
-    compared: ComparedPhotos
+    compared: ComparedFaces
     seconds: float
 
     @property
@@ -98,11 +104,13 @@ class Compared:
                                      comparison.lookalike_from)
 
 
-def create_app(lookups: Lookups, settings: WebSettings) -> web.Application:
-    """The app over `lookups`, which its caller loads and closes."""
+def create_app(pool: InferencePool, settings: WebSettings, admission: AdmissionLimit | None = None
+               ) -> web.Application:
+    """The app over `pool`, which its caller starts and closes; `admission` is the global limit (default: one
+    of `settings.max_photos` places counted in this process)."""
     app = web.Application(middlewares=[in_the_clients_language, page_headers])
-    app[STATE] = WebState(lookups, settings, RateLimit(settings.photos_per_minute, settings.burst),
-                          AdmissionLimit(settings.admitted))
+    app[STATE] = WebState(pool, settings, admission or LocalAdmission(settings.max_photos),
+                          RateLimit(settings.photos_per_minute, settings.burst))
     app.router.add_get(page.LOOKUP_PATH, lookup_page)
     app.router.add_post(page.LOOKUP_PATH, lookup_form)
     app.router.add_get(page.COMPARE_PATH, compare_page)
@@ -179,14 +187,32 @@ def photo_problem(error: PhotoError, state: WebState) -> Problem:
                    page_texts.photo_problem(error.problem, state.settings.limits.max_bytes))
 
 
-async def photos_from(request: web.Request, most: int) -> list[Upload]:
-    """The request's photos, once the client is within its rate; raises Problem."""
-    state = request.app[STATE]
-    wait = state.rate.wait_seconds(client_of(request))
+def check_rate(request: web.Request) -> None:
+    """Raises Problem (429) when the client has sent more photos than its rate allows."""
+    wait = request.app[STATE].rate.wait_seconds(client_of(request))
     if wait:
         raise Problem(HTTPStatus.TOO_MANY_REQUESTS, "rate_limited", page_texts.rate_limited(wait), wait)
+
+
+@asynccontextmanager
+async def places_or_busy(state: WebState, photos: int) -> AsyncIterator[None]:
+    """Hold admission places for `photos` photos while the block reads and answers them; raises Problem (503)
+    at once, before any byte of the photos is read, when they are not free."""
     try:
-        return await read_photos(request, most, state.settings.limits)
+        async with admitted(state.admission, photos):
+            yield
+    except Busy:
+        raise Problem(HTTPStatus.SERVICE_UNAVAILABLE, "busy", page_texts.busy(), BUSY_RETRY_SECONDS) from None
+
+
+async def photos_from(request: web.Request, most: int) -> list[Upload]:
+    """The request's photos (1 to `most`), read within the limits and the upload time; raises Problem."""
+    state = request.app[STATE]
+    try:
+        async with asyncio.timeout(state.settings.upload_timeout_s):
+            return await read_photos(request, most, state.settings.limits)
+    except TimeoutError:
+        raise Problem(HTTPStatus.REQUEST_TIMEOUT, "upload_timeout", page_texts.upload_too_slow()) from None
     except UploadError as error:
         raise Problem(HTTPStatus.BAD_REQUEST, error.problem.value,
                       page_texts.upload_problem(error.problem, most)) from None
@@ -194,39 +220,37 @@ async def photos_from(request: web.Request, most: int) -> list[Upload]:
         raise photo_problem(error, state) from None
 
 
-async def in_a_slot(state: WebState, work: Callable[[], Awaitable[T]]) -> tuple[T, float]:
-    """`work()` holding an admission slot, and its seconds; raises Problem when no slot is free or the photo
-    cannot be used."""
-    started = time.perf_counter()
-    try:
-        with state.admission.admit():
-            return await work(), time.perf_counter() - started
-    except Busy:
-        raise Problem(HTTPStatus.SERVICE_UNAVAILABLE, "busy", page_texts.busy(), BUSY_RETRY_SECONDS) from None
-    except PhotoError as error:
-        raise photo_problem(error, state) from None
-
-
 async def look_up(request: web.Request) -> LookedUp:
+    """Rate, admission, the photo read within the limits, then its answer from a worker."""
     state = request.app[STATE]
-    (upload,) = await photos_from(request, most=1)
-    words = texts.card_text()  # the card's words in the request's language, chosen here, drawn in a worker
-    reply, seconds = await in_a_slot(state, lambda: state.lookups.reply(upload.data, words))
-    logger.info("Web photo %dx%d: %d face(s) found, %d shown, %.2f s", *reply.photo_size, reply.found,
-                len(reply.faces), seconds)
-    return LookedUp(upload, reply, seconds)
+    check_rate(request)
+    async with places_or_busy(state, photos=1):
+        (upload,) = await photos_from(request, most=1)
+        words = texts.card_text()  # the card's words in the request's language, chosen here, drawn in a worker
+        started = time.perf_counter()
+        try:
+            reply = await state.pool.reply(upload.data, words)
+        except PhotoError as error:
+            raise photo_problem(error, state) from None
+    return LookedUp(upload, reply, time.perf_counter() - started)
 
 
 async def compare(request: web.Request) -> Compared:
+    """As look_up, for one or two photos (places for two are held while the photos are read)."""
     state = request.app[STATE]
-    uploads = await photos_from(request, most=2)
-    try:
-        compared, seconds = await in_a_slot(state, lambda: state.lookups.compare([u.data for u in uploads]))
-    except NotEnoughFacesError as error:
-        message = texts.compare_no_face(error.photo) if error.photo else page_texts.compare_need_two_faces(error.found)
-        raise Problem(HTTPStatus.UNPROCESSABLE_ENTITY, "not_enough_faces", message) from None
-    logger.info("Web comparison of %d photo(s): %.2f s", len(uploads), seconds)
-    return Compared(uploads, compared, seconds)
+    check_rate(request)
+    async with places_or_busy(state, photos=2):
+        uploads = await photos_from(request, most=2)
+        started = time.perf_counter()
+        try:
+            compared = await state.pool.compare([upload.data for upload in uploads])
+        except PhotoError as error:
+            raise photo_problem(error, state) from None
+        except NotEnoughFacesError as error:
+            message = (texts.compare_no_face(error.photo) if error.photo
+                       else page_texts.compare_need_two_faces(error.found))
+            raise Problem(HTTPStatus.UNPROCESSABLE_ENTITY, "not_enough_faces", message) from None
+    return Compared(uploads, compared, time.perf_counter() - started)
 
 
 async def attempt(work: Awaitable[T]) -> T | Problem:
@@ -258,7 +282,7 @@ def with_retry_after(response: web.Response, problem: Problem) -> web.Response:
 
 def lookup_html(request: web.Request, answer: str = "") -> str:
     settings = request.app[STATE].settings
-    return page.lookup_page(current_locale(request), settings.lookalikes, settings.limits.max_bytes, answer)
+    return page.lookup_page(current_locale(request), settings.inference.lookalikes, settings.limits.max_bytes, answer)
 
 
 def compare_html(request: web.Request, answer: str = "") -> str:
@@ -301,12 +325,12 @@ def problem_json(problem: Problem) -> web.Response:
     return with_retry_after(response, problem)
 
 
-def lookup_json(result: LookedUp, lookups: Lookups) -> dict[str, Any]:
+def lookup_json(result: LookedUp, scales: GalleryScales) -> dict[str, Any]:
     """The CLI's `query --json` object, with inline pictures (data: URLs) and the bot's captions."""
     reply = result.reply
     cards = [page.data_url(face.card) for face in reply.faces]
     answer = {"photo": result.upload.name or None,
-              **reply_json(reply, lookups.scale, lookups.named_scale, None if reply.faces else texts.no_face(),
+              **reply_json(reply, scales.scale, scales.named_scale, None if reply.faces else texts.no_face(),
                            page.data_url(reply.overview) if reply.overview is not None else None, cards),
               "overview_caption": (texts.faces_found(reply.found, len(reply.faces))
                                    if reply.overview is not None else None)}
@@ -320,7 +344,7 @@ async def api_lookup(request: web.Request) -> web.Response:
     result = await attempt(look_up(request))
     if isinstance(result, Problem):
         return problem_json(result)
-    return timed(web.json_response(lookup_json(result, request.app[STATE].lookups)), result.seconds)
+    return timed(web.json_response(lookup_json(result, request.app[STATE].pool.scales)), result.seconds)
 
 
 async def api_compare(request: web.Request) -> web.Response:

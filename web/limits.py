@@ -1,22 +1,17 @@
-"""How much the web page takes on: a per-client rate limit (a token bucket per IP address) and the global admission
-limit (photos in the app at once), each with the number of seconds to wait that the answer states.
+"""The web page's per-client rate limit: a token bucket per IP address, with the seconds to wait that a refusal
+states. (The global admission limit, shared with the bot, is serving/admission.py's.)
 
-Both live in the event loop's thread (no locks); the clock is injectable for tests.
+It lives in the event loop's thread (no locks); the clock is injectable for tests.
 """
 
 from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
 
 Clock = Callable[[], float]
-
-
-class Busy(Exception):  # noqa: N818 (a state, not a failure of the code)
-    """Every admission slot is taken: the photo is not accepted now."""
 
 
 @dataclass
@@ -60,22 +55,3 @@ class RateLimit:
             del self.buckets[client]
         while len(self.buckets) >= self.most_clients:
             del self.buckets[next(iter(self.buckets))]
-
-
-class AdmissionLimit:
-    """At most `capacity` photos in the app at once, those being answered and those waiting for a worker."""
-
-    def __init__(self, capacity: int) -> None:
-        self.capacity = capacity
-        self.admitted = 0
-
-    @contextmanager
-    def admit(self) -> Iterator[None]:
-        """Hold one slot for the block; raises Busy at once when none is free."""
-        if self.admitted >= self.capacity:
-            raise Busy
-        self.admitted += 1
-        try:
-            yield
-        finally:
-            self.admitted -= 1

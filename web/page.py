@@ -31,8 +31,9 @@ def attribute(value: str | int) -> str:
 
 def document(lang: str, title: str, current: str, main: str) -> str:
     """A whole page: the header with both pages' links (the current one marked), then `main`."""
+    marked = ' aria-current="page"'
     links = "".join(
-        f'<a href="{path}"{" aria-current=page" if path == current else ""}>{escape(label)}</a>'
+        f'<a href="{path}"{marked if path == current else ""}>{escape(label)}</a>'
         for path, label in ((LOOKUP_PATH, page_texts.to_lookup()), (COMPARE_PATH, page_texts.to_compare())))
     return (f'<!doctype html>\n<html lang="{attribute(lang)}">\n<head>\n<meta charset="utf-8">\n'
             '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
@@ -56,8 +57,8 @@ def upload_form(action: str, inputs: str, button: str, progress: str, max_bytes:
 def photo_input(label: str, hint: str, required: bool) -> str:
     """A file input that accepts images: on a phone its picker offers the camera beside the gallery (no
     `capture` attribute, which would offer only the camera)."""
-    return (f'<label class="drop"><span class="drop-title">{escape(label)}</span>'
-            f'{f"<span class=drop-hint>{escape(hint)}</span>" if hint else ""}'
+    hint_html = f'<span class="drop-hint">{escape(hint)}</span>' if hint else ""
+    return (f'<label class="drop"><span class="drop-title">{escape(label)}</span>{hint_html}'
             f'<input type="file" name="photo" accept="image/*"{" required" if required else ""}></label>')
 
 
@@ -107,11 +108,12 @@ def face_html(face: FaceReply, count: int) -> str:
     matches, rest = lines[:len(found.matches)], [line for line in lines[len(found.matches):] if line]
     named = rest.pop(0) if found.named is not None else None
     note = rest[0] if rest else None
+    items = "".join(f"<li>{escape(line)}</li>" for line in matches)
+    named_html = f'<p class="named">{escape(named)}</p>' if named else ""
+    note_html = f'<p class="note">{escape(note)}</p>' if note else ""
     return (f'<article class="face" id="face-{number}"><img class="card" src="{data_url(face.card)}" '
             f'alt="{attribute(page_texts.card_alt(number))}"><div class="caption"><h2>{escape(header)}</h2>'
-            f'<ul class="matches">{"".join(f"<li>{escape(line)}</li>" for line in matches)}</ul>'
-            f'{f"<p class=named>{escape(named)}</p>" if named else ""}'
-            f'{f"<p class=note>{escape(note)}</p>" if note else ""}</div></article>')
+            f'<ul class="matches">{items}</ul>{named_html}{note_html}</div></article>')
 
 
 def comparison_html(picture: bytes, caption: str) -> str:

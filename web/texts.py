@@ -103,6 +103,10 @@ def busy() -> str:
              "in a few seconds.")
 
 
+def upload_too_slow() -> str:
+    return _("Receiving the photo took too long. Please try again, or choose a smaller photo.")
+
+
 def upload_problem(problem: UploadProblem, most: int) -> str:
     if problem is UploadProblem.TOO_MANY_PHOTOS:
         return ngettext("Please choose at most {count} photo.", "Please choose at most {count} photos.",

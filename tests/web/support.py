@@ -1,0 +1,90 @@
+"""Helpers of the web tests: settings, the app served from a thread, multipart bodies built by hand."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
+from dataclasses import replace
+from typing import Any, TypeVar
+
+from aiohttp import FormData, web
+from aiohttp.test_utils import TestClient, TestServer
+
+from web.config import WebSettings
+
+T = TypeVar("T")
+
+# Generous limits for the tests that do not test them: many photos from one client (127.0.0.1).
+TEST_SETTINGS = WebSettings(photos_per_minute=6000, burst=1000, max_photos=50)
+
+
+def settings_with(**changes: Any) -> WebSettings:
+    """TEST_SETTINGS with some settings changed."""
+    return replace(TEST_SETTINGS, **changes)
+
+
+class LiveServer:
+    """An app served on 127.0.0.1 (a free port) by its own event loop in a thread of the test process."""
+
+    def __init__(self, app: web.Application) -> None:
+        self.loop = asyncio.new_event_loop()
+        self.runner = web.AppRunner(app)
+        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+        self.thread.start()
+        self.port = self.call(self.start())
+
+    def call(self, coroutine: Coroutine[Any, Any, T]) -> T:
+        return asyncio.run_coroutine_threadsafe(coroutine, self.loop).result(timeout=30)
+
+    async def start(self) -> int:
+        await self.runner.setup()
+        site = web.TCPSite(self.runner, "127.0.0.1", 0)
+        await site.start()
+        return self.runner.addresses[0][1]
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def stop(self) -> None:
+        self.call(self.runner.cleanup())
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(timeout=10)
+        self.loop.close()
+
+
+async def with_client(app: web.Application, scenario: Callable[[TestClient], Awaitable[T]]) -> T:
+    """`scenario(client)` against the app served by aiohttp's test server (127.0.0.1, a free port)."""
+    async with TestClient(TestServer(app)) as client:
+        return await scenario(client)
+
+
+def form(*photos: tuple[str, bytes], field: str = "photo") -> FormData:
+    """A multipart form with one file part per (file name, bytes), as a browser sends the page's form."""
+    data = FormData()
+    for name, content in photos:
+        data.add_field(field, content, filename=name, content_type="application/octet-stream")
+    return data
+
+
+BOUNDARY = "lookalike-test-boundary"
+MULTIPART = {"Content-Type": f"multipart/form-data; boundary={BOUNDARY}"}
+
+
+def part_head(name: str = "photo.jpg") -> bytes:
+    """The start of a multipart body up to the first byte of one photo part's content."""
+    return (f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="photo"; filename="{name}"\r\n'
+            "Content-Type: image/jpeg\r\n\r\n").encode()
+
+
+def part_tail() -> bytes:
+    return f"\r\n--{BOUNDARY}--\r\n".encode()
+
+
+async def stalled_body(first: bytes, resume: asyncio.Event) -> AsyncIterator[bytes]:
+    """A chunked multipart body: `first` (after the part's head), then nothing until `resume` is set; a server
+    that answers before the end of the body answers while it waits."""
+    yield part_head() + first
+    await resume.wait()
+    yield part_tail()
