@@ -1,7 +1,18 @@
-"""Wiring: settings -> Bot (session, retries, optional local Bot API server) + Dispatcher (routers, services).
+"""Wiring: settings -> Bot (session, retries, optional local Bot API server) + Dispatcher (routers, services), and
+the three ways to run (run_bot.py):
 
-`run` is what `run_bot.py` calls; the end-to-end tests use `create_bot` and `create_dispatcher` the same way,
-pointed at a fake Bot API server through BOT_API_BASE_URL.
+- embedded (the default): this process receives updates (long polling, or `--webhook`) and answers them with
+  local worker processes (serving.LocalPool, WORKERS of them); per-user queues, albums and the /compare wait
+  live in memory, so one process serves a token.
+- distributed (REDIS_URL set): this process is a front-end (`--webhook`, as many replicas as wanted behind a
+  proxy; or long polling, one instance only) that receives, downloads and enqueues; `--worker` processes on any
+  machine answer the jobs (bot/distributed.py).
+
+On SIGTERM or SIGINT a front-end stops taking updates and waits up to SHUTDOWN_TIMEOUT_SECONDS for the updates
+it accepted: embedded, until they are answered; distributed, until they are stored as jobs (a worker answers them).
+
+The end-to-end tests use `create_bot` and `embedded_dispatcher` the same way, pointed at a fake Bot API server
+through BOT_API_BASE_URL.
 """
 
 from __future__ import annotations
@@ -9,23 +20,30 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+from collections.abc import Awaitable, Callable
+from typing import Any
 
-from aiogram import Bot, Dispatcher
+from aiogram import BaseMiddleware, Bot, Dispatcher
 from aiogram.client.telegram import TelegramAPIServer
-from aiogram.utils.i18n import SimpleI18nMiddleware
+from aiogram.fsm.storage.base import BaseStorage
+from aiogram.types import TelegramObject
+from aiogram.utils.i18n import I18n, SimpleI18nMiddleware
 from aiogram.webhook.aiohttp_server import SimpleRequestHandler, setup_application
 from aiohttp import web
 
-from bot.albums import AlbumMiddleware
+from bot.albums import AlbumCollector, AlbumMiddleware, MemoryAlbums
+from bot.answer import Answerer
 from bot.config import ConfigError, Settings
 from bot.handlers import create_routers
 from bot.i18n import create_i18n
 from bot.queue import InMemoryUserQueue
+from bot.requests import LocalRequests, Requests
 from bot.retry import RetryMiddleware, TelegramSession
 from bot.service import LookalikeService
-from index.engine import IndexMismatchError
-from index.gallery import MissingIndexError
-from pipeline.onnx_files import MissingOnnxError
+from serving.admission import LocalAdmission
+from serving.pool import LocalPool, WorkerStartError
+
+logger = logging.getLogger(__name__)
 
 
 def create_bot(settings: Settings) -> Bot:
@@ -38,26 +56,74 @@ def create_bot(settings: Settings) -> Bot:
     return Bot(settings.bot_token, session=session)
 
 
-def create_dispatcher(settings: Settings, service: LookalikeService) -> Dispatcher:
-    """A Dispatcher with every router; handlers receive `settings`, `service`, `queue` and `i18n` by name.
+class InFlight(BaseMiddleware):
+    """An outer update middleware that knows the updates being handled, so that shutdown can wait for them."""
 
-    Middlewares, outermost first: albums are collected into one update (bot/albums.py), then the user's
-    language is chosen (aiogram's i18n, bot/i18n.py).
+    def __init__(self) -> None:
+        self.tasks: set[asyncio.Task[Any]] = set()
+
+    async def __call__(self, handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]],
+                       event: TelegramObject, data: dict[str, Any]) -> Any:
+        task = asyncio.current_task()
+        assert task is not None
+        self.tasks.add(task)
+        try:
+            return await handler(event, data)
+        finally:
+            self.tasks.discard(task)
+
+    async def drain(self, timeout_s: float) -> None:
+        """Wait until the updates being handled are done, at most `timeout_s` seconds."""
+        if not self.tasks:
+            return
+        logger.info("Stopping: waiting for %d update(s) being handled", len(self.tasks))
+        _, pending = await asyncio.wait(set(self.tasks), timeout=timeout_s)
+        if pending:
+            logger.warning("Stopping: %d update(s) still unanswered after %.0f s", len(pending), timeout_s)
+
+
+def create_dispatcher(settings: Settings, requests: Requests, i18n: I18n, storage: BaseStorage | None = None,
+                      albums: AlbumCollector | None = None) -> Dispatcher:
+    """A Dispatcher with every router; handlers receive `settings`, `requests` and `i18n` by name. `storage` holds
+    the /compare wait (default: memory), `albums` collects albums (default: memory).
+
+    Middlewares, outermost first: the updates in flight are tracked (InFlight, as `in_flight`), albums are
+    collected into one update (bot/albums.py), then the user's language is chosen (aiogram's i18n, bot/i18n.py).
     """
-    i18n = create_i18n()
-    dispatcher = Dispatcher(settings=settings, service=service, queue=InMemoryUserQueue(settings.queue_length),
-                            i18n=i18n)
-    dispatcher.message.outer_middleware(AlbumMiddleware(settings.album_wait_s))
+    in_flight = InFlight()
+    dispatcher = Dispatcher(storage=storage, settings=settings, requests=requests, i18n=i18n, in_flight=in_flight)
+    dispatcher.update.outer_middleware(in_flight)
+    dispatcher.message.outer_middleware(AlbumMiddleware(settings.album_wait_s, albums or MemoryAlbums()))
     SimpleI18nMiddleware(i18n).setup(dispatcher)
     dispatcher.include_routers(*create_routers())
     return dispatcher
 
 
-async def run_polling(bot: Bot, dispatcher: Dispatcher, handle_signals: bool = True) -> None:
-    """Long-poll until stopped. `handle_signals=False` leaves SIGINT/SIGTERM alone: for an event loop that is
-    not the program's own (a Jupyter kernel's), or one outside the main thread."""
+def embedded_dispatcher(settings: Settings, bot: Bot, service: LookalikeService) -> Dispatcher:
+    """The embedded mode's dispatcher: requests answered in this process, `service` over local workers."""
+    i18n = create_i18n()
+    requests = LocalRequests(InMemoryUserQueue(settings.queue_length), LocalAdmission(settings.serving.max_photos),
+                             Answerer(bot, service, settings, i18n))
+    return create_dispatcher(settings, requests, i18n)
+
+
+def in_flight(dispatcher: Dispatcher) -> InFlight:
+    tracker = dispatcher["in_flight"]
+    assert isinstance(tracker, InFlight)
+    return tracker
+
+
+async def run_polling(bot: Bot, dispatcher: Dispatcher, shutdown_timeout_s: float,
+                      handle_signals: bool = True) -> None:
+    """Long-poll until stopped (SIGTERM, SIGINT, or `dispatcher.stop_polling()`), then wait for the updates being
+    handled. `handle_signals=False` leaves the signals alone: for an event loop that is not the program's own (a
+    Jupyter kernel's), or one outside the main thread."""
     await bot.delete_webhook()  # Telegram refuses getUpdates while a webhook is set
-    await dispatcher.start_polling(bot, handle_signals=handle_signals)
+    try:
+        await dispatcher.start_polling(bot, handle_signals=handle_signals, close_bot_session=False)
+        await in_flight(dispatcher).drain(shutdown_timeout_s)
+    finally:
+        await bot.session.close()
 
 
 async def register_webhook(bot: Bot, settings: Settings) -> None:
@@ -66,35 +132,65 @@ async def register_webhook(bot: Bot, settings: Settings) -> None:
     await bot.set_webhook(settings.webhook.url, secret_token=settings.webhook.secret)
 
 
-def create_webhook_app(settings: Settings, bot: Bot, dispatcher: Dispatcher) -> web.Application:
-    """An aiohttp app that receives updates at WEBHOOK_PATH (aiogram's webhook example, with our settings)."""
+def create_webhook_app(settings: Settings, bot: Bot, dispatcher: Dispatcher, in_background: bool) -> web.Application:
+    """An aiohttp app that receives updates at WEBHOOK_PATH, refusing (401) any request without the secret.
+
+    `in_background`: Telegram gets its answer at once and the update is handled afterwards (embedded: shutdown
+    waits for those); otherwise only once the handler is done (distributed: once the job is stored, so that an
+    update a front-end could not store is delivered again, to another replica).
+    """
     dispatcher.startup.register(register_webhook)
     app = web.Application()
-    handler = SimpleRequestHandler(dispatcher, bot, secret_token=settings.webhook.secret)
+
+    async def drain(_: web.Application) -> None:
+        await in_flight(dispatcher).drain(settings.serving.shutdown_timeout_s)
+
+    app.on_shutdown.append(drain)  # before the handler's own shutdown, which closes the bot's session
+    handler = SimpleRequestHandler(dispatcher, bot, handle_in_background=in_background,
+                                   secret_token=settings.webhook.secret)
     handler.register(app, path=settings.webhook.path)
     setup_application(app, dispatcher, bot=bot)
     return app
 
 
-def run(settings: Settings, use_webhook: bool = False) -> None:
-    """Load the models, then serve updates by long polling (default) or by webhook until stopped."""
-    if use_webhook and settings.webhook.url is None:
-        raise ConfigError("webhook mode needs WEBHOOK_BASE_URL, the public https address of this server")
-    configure_logging(settings)
+def serve(settings: Settings, bot: Bot, dispatcher: Dispatcher, use_webhook: bool, in_background: bool) -> None:
+    if use_webhook:
+        web.run_app(create_webhook_app(settings, bot, dispatcher, in_background), host=settings.webhook.host,
+                    port=settings.webhook.port, print=None, shutdown_timeout=settings.serving.shutdown_timeout_s)
+    else:
+        asyncio.run(run_polling(bot, dispatcher, settings.serving.shutdown_timeout_s))
+
+
+def start_pool(settings: Settings) -> LocalPool:
+    """The local worker processes, models loaded; a missing index or model file is a ConfigError."""
     try:
-        service = LookalikeService.load(settings)
-    except (MissingIndexError, IndexMismatchError, MissingOnnxError) as error:
+        return LocalPool(settings.inference(), settings.workers)
+    except WorkerStartError as error:
         raise ConfigError(str(error)) from None
+
+
+def run(settings: Settings, use_webhook: bool = False, worker: bool = False) -> None:
+    """Serve until stopped: embedded, or (REDIS_URL set) as a distributed front-end or `worker`."""
+    if use_webhook:
+        settings.webhook.check()
+    if worker and not settings.serving.distributed:
+        raise ConfigError("--worker needs REDIS_URL: workers take their jobs from Redis")
+    configure_logging(settings)
+    if settings.serving.distributed:
+        from bot import distributed
+
+        if worker:
+            distributed.run_worker(settings, start_pool(settings))
+        else:
+            distributed.run_front_end(settings, use_webhook)
+        return
+    pool = start_pool(settings)
     try:
         bot = create_bot(settings)
-        dispatcher = create_dispatcher(settings, service)
-        if use_webhook:
-            web.run_app(create_webhook_app(settings, bot, dispatcher), host=settings.webhook.host,
-                        port=settings.webhook.port, print=None)
-        else:
-            asyncio.run(run_polling(bot, dispatcher))
+        serve(settings, bot, embedded_dispatcher(settings, bot, LookalikeService(pool)), use_webhook,
+              in_background=True)
     finally:
-        service.close()
+        pool.close()
 
 
 class RedactingFormatter(logging.Formatter):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,6 +20,7 @@ from dotenv import dotenv_values
 from pipeline import settings
 from pipeline.photo import PhotoLimits
 from reply.quality import QualityThresholds
+from serving.inference import InferenceConfig
 
 T = TypeVar("T")
 
@@ -41,6 +43,35 @@ class WebhookSettings:
     def url(self) -> str | None:
         return f"{self.base_url.rstrip('/')}{self.path}" if self.base_url else None
 
+    def check(self) -> None:
+        """Raise ConfigError unless webhook mode can start: a public address, and a secret (without one anybody who
+        finds the address can post forged updates) of the characters Telegram allows."""
+        if self.url is None:
+            raise ConfigError("webhook mode needs WEBHOOK_BASE_URL, the public https address of this server")
+        if not self.secret:
+            raise ConfigError("webhook mode needs WEBHOOK_SECRET (1-256 characters A-Z, a-z, 0-9, _ and -), so that "
+                              "only Telegram can post updates")
+        if not SECRET_PATTERN.fullmatch(self.secret):
+            raise ConfigError("WEBHOOK_SECRET may hold only 1-256 characters A-Z, a-z, 0-9, _ and -")
+
+
+SECRET_PATTERN = re.compile(r"[A-Za-z0-9_-]{1,256}")
+
+
+@dataclass(frozen=True)
+class ServingSettings:
+    """How requests are served past the handlers (serving/, bot/requests.py and bot/distributed.py)."""
+
+    redis_url: str | None = field(default=None, repr=False)  # set: distributed mode; may hold a password
+    max_photos: int = 100  # photos accepted and not yet answered, all users together; past it: "busy"
+    shutdown_timeout_s: float = 30.0  # on SIGTERM, for the accepted requests to be answered (or handed back)
+    job_ttl_s: float = 600.0  # distributed: how long a photo's bytes may wait in Redis for a worker
+    job_lease_s: float = 10.0  # distributed: a job whose worker stops renewing this lease goes to another
+
+    @property
+    def distributed(self) -> bool:
+        return self.redis_url is not None
+
 
 @dataclass(frozen=True)
 class Settings:
@@ -50,7 +81,7 @@ class Settings:
     weights_dir: Path = settings.DEFAULT_WEIGHTS_DIR
     lookalikes: int = settings.LOOKALIKES  # CelebA look-alikes on each face's card
     max_faces: int = settings.MAX_FACES  # faces answered per photo, largest first
-    workers: int = 2  # photos processed at the same time
+    workers: int = 2  # worker processes (photos processed at the same time); distributed: per worker command
     queue_length: int = 5  # a user's photos waiting behind the one being answered; past it the bot says so
     album_wait_s: float = 1.0  # how long the photos of one album (one media_group_id) are collected
     max_file_bytes: int = PhotoLimits.max_bytes  # the cloud Bot API lets bots download at most 20 MB
@@ -58,14 +89,23 @@ class Settings:
     quality: QualityThresholds = field(default_factory=QualityThresholds)
     log_level: str = "INFO"
     webhook: WebhookSettings = field(default_factory=WebhookSettings)
+    serving: ServingSettings = field(default_factory=ServingSettings)
 
     def __post_init__(self) -> None:
         if self.max_faces < 1 or self.workers < 1 or self.lookalikes < 1:
             raise ConfigError("MAX_FACES, LOOKALIKES and WORKERS must be at least 1")
         if self.queue_length < 0 or self.album_wait_s < 0:
             raise ConfigError("QUEUE_LENGTH and ALBUM_WAIT_SECONDS must not be negative")
+        if self.serving.max_photos < 1 or min(self.serving.job_ttl_s, self.serving.job_lease_s) <= 0:
+            raise ConfigError("MAX_PENDING_PHOTOS, JOB_TTL_SECONDS and JOB_LEASE_SECONDS must be positive")
         if self.log_level not in logging.getLevelNamesMapping():
             raise ConfigError(f"LOG_LEVEL={self.log_level!r} is not a logging level such as INFO or DEBUG")
+
+    def inference(self) -> InferenceConfig:
+        """What a worker process loads, and the limits of an answer."""
+        return InferenceConfig(index_dir=self.index_dir, weights_dir=self.weights_dir, lookalikes=self.lookalikes,
+                               max_faces=self.max_faces, quality=self.quality, log_level=self.log_level,
+                               limits=PhotoLimits(max_bytes=self.max_file_bytes, max_pixels=self.max_pixels))
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None,
@@ -99,6 +139,13 @@ class Settings:
                 host=values.get("WEBHOOK_HOST") or WebhookSettings.host,
                 port=parse(values, "WEBHOOK_PORT", int, WebhookSettings.port),
                 secret=values.get("WEBHOOK_SECRET") or None,
+            ),
+            serving=ServingSettings(
+                redis_url=values.get("REDIS_URL") or None,
+                max_photos=parse(values, "MAX_PENDING_PHOTOS", int, ServingSettings.max_photos),
+                shutdown_timeout_s=parse(values, "SHUTDOWN_TIMEOUT_SECONDS", float, ServingSettings.shutdown_timeout_s),
+                job_ttl_s=parse(values, "JOB_TTL_SECONDS", float, ServingSettings.job_ttl_s),
+                job_lease_s=parse(values, "JOB_LEASE_SECONDS", float, ServingSettings.job_lease_s),
             ),
         )
 

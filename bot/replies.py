@@ -4,7 +4,7 @@ Several cards go out as albums (sendMediaGroup, at most 10 photos each: one requ
 far from the per-chat rate limits that one sendPhoto per face runs into); each card keeps its text in its
 caption. Texts are split at line breaks (else at spaces, else anywhere) to fit Telegram's 1024-unit caption
 and 4096-unit message limits; what does not fit a caption follows as a message. A reply whose outcome is
-unknown is not sent again (bot/retry.py).
+unknown is not sent again (bot/retry.py), nor one a first run of the same request sent (bot/outbox.py).
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from collections.abc import Iterator, Sequence
 
 from aiogram.types import BufferedInputFile, InputMediaPhoto, Message
 
-from bot.retry import send_once
+from bot.outbox import send
 from bot.service import CaptionedPhoto
 from bot.texts import CAPTION_LIMIT, MESSAGE_LIMIT
 
@@ -67,15 +67,15 @@ def caption_and_rest(text: str) -> tuple[str, list[str]]:
 async def reply_text(to: Message, text: str) -> None:
     """`text` as one reply to `to`, or several when it is longer than a message may be."""
     for piece in split_text(text):
-        await send_once(to.reply(piece, allow_sending_without_reply=True))
+        await send(to.reply(piece, allow_sending_without_reply=True))
 
 
 async def reply_photo(to: Message, jpeg: bytes, caption: str, filename: str = "lookalikes.jpg") -> None:
     text, rest = caption_and_rest(caption)
-    await send_once(to.reply_photo(BufferedInputFile(jpeg, filename=filename), caption=text,
+    await send(to.reply_photo(BufferedInputFile(jpeg, filename=filename), caption=text,
                                    allow_sending_without_reply=True))
     for piece in rest:
-        await send_once(to.reply(piece, allow_sending_without_reply=True))
+        await send(to.reply(piece, allow_sending_without_reply=True))
 
 
 def albums(cards: Sequence[CaptionedPhoto]) -> list[Sequence[CaptionedPhoto]]:
@@ -95,6 +95,6 @@ async def reply_cards(to: Message, cards: Sequence[CaptionedPhoto]) -> None:
             media.append(InputMediaPhoto(media=BufferedInputFile(card.jpeg, filename="lookalikes.jpg"),
                                          caption=caption))
             overflow += rest
-        await send_once(to.reply_media_group(media, allow_sending_without_reply=True))
+        await send(to.reply_media_group(media, allow_sending_without_reply=True))
         for piece in overflow:
-            await send_once(to.reply(piece, allow_sending_without_reply=True))
+            await send(to.reply(piece, allow_sending_without_reply=True))

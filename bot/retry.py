@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import io
 import logging
 import math
 from collections.abc import Awaitable
@@ -39,11 +38,14 @@ from aiogram.methods import Response, TelegramMethod
 from aiogram.methods.base import TelegramType
 from aiohttp import ClientError, ClientResponseError, ConnectionTimeoutError
 
+from pipeline.photo import PhotoError, PhotoProblem
+
 logger = logging.getLogger(__name__)
 
 RETRYABLE = (TelegramRetryAfter, TelegramServerError, TelegramNetworkError, ClientDecodeError)
 # Besides every get* method: requests that may be repeated because a repetition changes nothing users see.
 REPEATABLE_METHODS = frozenset({"sendChatAction", "setWebhook", "deleteWebhook", "setMyCommands"})
+CHUNK_BYTES = 64 * 1024  # a download is read (and its size checked) this much at a time
 
 
 class OutcomeUnknownError(TelegramNetworkError):
@@ -80,7 +82,7 @@ def may_have_been_carried_out(error: Exception) -> bool:
     """Whether a failed request may nevertheless have reached Telegram and been carried out."""
     if isinstance(error, ClientDecodeError):
         return True  # Telegram answered, but we cannot read what
-    cause = error.__cause__  # aiogram chains the aiohttp error
+    cause = error.__cause__  # aiogram (from 3.25: pyproject.toml) chains the aiohttp error
     return isinstance(cause, TimeoutError) and not isinstance(cause, ConnectionTimeoutError)
 
 
@@ -127,18 +129,18 @@ class RetryMiddleware(BaseRequestMiddleware):
         return backoff_delay(self.first_delay_s, attempt)
 
 
-async def download_file(bot: Bot, file_path: str, attempts: int = 4, first_delay_s: float = 0.5) -> bytes:
+async def download_file(bot: Bot, file_path: str, max_bytes: int, attempts: int = 4,
+                        first_delay_s: float = 0.5) -> bytes:
     """A file's bytes, in memory only; a network error or a 5xx answer is retried (a download changes nothing).
 
-    Raises DownloadError without the aiohttp error attached: aiohttp's messages quote the file's URL, which
-    holds the bot token and the file path.
+    Raises PhotoError (TOO_LARGE_FILE) as soon as more than `max_bytes` have arrived (whatever the file's declared
+    size), DownloadError without the aiohttp error attached: aiohttp's messages quote the file's URL, which holds
+    the bot token and the file path.
     """
     timeout = math.ceil(bot.session.timeout)
     for attempt in range(1, attempts + 1):
-        buffer = io.BytesIO()
         try:
-            await bot.download_file(file_path, destination=buffer, timeout=timeout)
-            return buffer.getvalue()
+            return await read_at_most(bot, file_path, max_bytes, timeout)
         except (ClientError, TimeoutError) as error:
             reason = f"HTTP {error.status}" if isinstance(error, ClientResponseError) else type(error).__name__
             if attempt == attempts or (isinstance(error, ClientResponseError) and error.status < 500):
@@ -147,6 +149,21 @@ async def download_file(bot: Bot, file_path: str, attempts: int = 4, first_delay
             logger.warning("Download failed (%s); retry %d of %d in %.1f s", reason, attempt, attempts - 1, delay)
             await asyncio.sleep(delay)
     raise AssertionError("unreachable")  # the last attempt returns or raises
+
+
+async def read_at_most(bot: Bot, file_path: str, max_bytes: int, timeout: int) -> bytes:
+    """The file streamed into memory, stopping (PhotoError) once it is longer than `max_bytes`."""
+    url = bot.session.api.file_url(bot.token, file_path)
+    received = bytearray()
+    stream = bot.session.stream_content(url=url, timeout=timeout, chunk_size=CHUNK_BYTES, raise_for_status=True)
+    try:
+        async for chunk in stream:
+            received += chunk
+            if len(received) > max_bytes:
+                raise PhotoError(PhotoProblem.TOO_LARGE_FILE, f"over {max_bytes} bytes while downloading")
+    finally:
+        await stream.aclose()
+    return bytes(received)
 
 
 async def send_once(request: Awaitable[object]) -> None:

@@ -76,6 +76,16 @@ def queue_full(waiting: int) -> str:
     ).format(count=waiting)
 
 
+def busy() -> str:
+    """Past the global admission limit (MAX_PENDING_PHOTOS): nothing was accepted."""
+    return _("I'm busy with a lot of photos right now. Please send this one again in a minute.")
+
+
+def photo_expired() -> str:
+    """A photo that waited for a free worker longer than it may be kept (JOB_TTL_SECONDS)."""
+    return _("Sorry, I couldn't get to this photo in time. Please send it again.")
+
+
 def no_face() -> str:
     return _("I couldn't find a face in this photo.\n\n{tips}").format(tips=tips())
 

@@ -8,46 +8,23 @@ from __future__ import annotations
 from aiogram import Bot, F, Router
 from aiogram.enums import ChatType
 from aiogram.filters import Command
-from aiogram.types import Message
-from aiogram.utils.chat_action import ChatActionSender
+from aiogram.types import Message, Update
+from aiogram.utils.i18n import I18n
 
 from bot import texts
 from bot.config import Settings
-from bot.handlers.photos import Photo, download, explaining_failures, in_group, in_turn, replied_photo, sent_photos
-from bot.queue import UserQueue
-from bot.replies import reply_cards, reply_text
-from bot.service import LookalikeReply, LookalikeService
+from bot.handlers.photos import Photo, accept, replied_photo, sent_photos
+from bot.replies import reply_text
+from bot.requests import RequestKind, Requests
 from pipeline.photo import PhotoProblem
 
 
-async def send_reply(to: Message, reply: LookalikeReply) -> None:
-    """For a photo of several faces the numbered overview (captioned with what was found) first, then every
-    face's card, as albums of up to 10."""
-    if not reply.cards:
-        await reply_text(to, texts.no_face())
-        return
-    await reply_cards(to, ([reply.overview] if reply.overview is not None else []) + reply.cards)
-
-
-async def answer_photo(photo: Photo, bot: Bot, service: LookalikeService, settings: Settings) -> None:
-    """Download one photo, find its look-alikes and reply to it; a photo that fails is explained."""
-    async with explaining_failures(photo.message, settings):
-        data = await download(bot, photo.file, settings.max_file_bytes)
-        reply = await service.find_lookalikes(data, third_person=in_group(photo.message))
-        await send_reply(photo.message, reply)
-
-
-async def answer_with_lookalikes(message: Message, photos: list[Photo], bot: Bot, service: LookalikeService,
-                                 queue: UserQueue, settings: Settings) -> None:
-    """Each photo (one, or an album's) answered in turn, after the user's earlier photos; "sending photo..."
-    is shown meanwhile."""
-
-    async def work() -> None:
-        async with ChatActionSender.upload_photo(bot=bot, chat_id=message.chat.id):
-            for photo in photos:
-                await answer_photo(photo, bot, service, settings)
-
-    await in_turn(message, queue, work)
+async def answer_with_lookalikes(message: Message, photos: list[Photo], bot: Bot, requests: Requests,
+                                 settings: Settings, event_update: Update, i18n: I18n) -> None:
+    """Each photo (one, or an album's) answered in turn, after the sender's earlier photos, each replying to its
+    photo."""
+    await accept(RequestKind.LOOKUP, message, [(photo.message, photo.file) for photo in photos], bot, requests,
+                 settings, event_update, i18n)
 
 
 async def refuse_document(message: Message, settings: Settings) -> None:

@@ -1,24 +1,26 @@
 """What the look-alike and compare routers share: finding the images a message is about, downloading them
-truthfully, taking the user's turn in the queue, and explaining a photo that cannot be used."""
+truthfully (within the size limit, in memory only), and handing the request on in the sender's turn
+(bot/requests.py), or saying why not."""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
 from aiogram import Bot
 from aiogram.enums import ChatType
 from aiogram.exceptions import TelegramBadRequest
-from aiogram.types import Document, Message
+from aiogram.types import Document, Message, Update
+from aiogram.utils.i18n import I18n
 
 from bot import texts
 from bot.config import Settings
-from bot.queue import QueueFullError, UserQueue
+from bot.queue import QueueFullError
 from bot.replies import reply_text
+from bot.requests import PhotoInput, Request, RequestKind, Requests, Unavailable, sender_of
 from bot.retry import DownloadError, download_file
 from pipeline.photo import PhotoError, PhotoProblem
+from serving.admission import Busy
 
 logger = logging.getLogger(__name__)
 
@@ -79,15 +81,13 @@ def in_group(message: Message) -> bool:
     return message.chat.type != ChatType.PRIVATE
 
 
-def user_of(message: Message) -> int:
-    return message.from_user.id if message.from_user is not None else message.chat.id
-
-
 async def download(bot: Bot, image: ImageFile, max_bytes: int) -> bytes:
-    """The file's bytes, in memory only; a file Telegram says is too large is not downloaded at all.
+    """The file's bytes, in memory only and at most `max_bytes` of them; a file Telegram says is too large is not
+    downloaded at all.
 
-    Raises PhotoError (TOO_LARGE_FILE) when Telegram reports the file too big to serve (getFile's "file is
-    too big", or no file path), DownloadError when it cannot be fetched.
+    Raises PhotoError (TOO_LARGE_FILE) when Telegram reports the file too big to serve (getFile's "file is too
+    big", or no file path) or it turns out larger than `max_bytes` while streaming, DownloadError when it cannot be
+    fetched.
     """
     if image.size is not None and image.size > max_bytes:
         raise PhotoError(PhotoProblem.TOO_LARGE_FILE, f"{image.size} bytes")
@@ -99,25 +99,32 @@ async def download(bot: Bot, image: ImageFile, max_bytes: int) -> bytes:
         raise DownloadError(f"getFile refused: {error.message}") from None
     if file.file_path is None:  # Telegram gives no path for a file it cannot serve (over 20 MB)
         raise PhotoError(PhotoProblem.TOO_LARGE_FILE, "no file path")
-    return await download_file(bot, file.file_path)
+    return await download_file(bot, file.file_path, max_bytes)
 
 
-@asynccontextmanager
-async def explaining_failures(to: Message, settings: Settings) -> AsyncIterator[None]:
-    """Run the block; an unusable photo or a failed download ends it with a reply saying so."""
+async def download_input(bot: Bot, message: Message | None, image: ImageFile, max_bytes: int) -> PhotoInput:
+    """The photo's bytes for a request, or why there are none (explained when the request is answered)."""
     try:
-        yield
+        return PhotoInput(message, await download(bot, image, max_bytes))
     except PhotoError as error:
-        await reply_text(to, texts.photo_problem(error.problem, settings.max_file_bytes))
+        return PhotoInput(message, problem=error.problem)
     except DownloadError as error:
         logger.warning("Could not download a photo: %s", error)
-        await reply_text(to, texts.download_failed())
+        return PhotoInput(message, unavailable=Unavailable.DOWNLOAD_FAILED)
 
 
-async def in_turn(message: Message, queue: UserQueue, work: Callable[[], Awaitable[None]]) -> None:
-    """`work()` once the user's earlier requests are answered; a true reply instead when their queue is full."""
+async def accept(kind: RequestKind, message: Message, photos: list[tuple[Message | None, ImageFile]], bot: Bot,
+                 requests: Requests, settings: Settings, event_update: Update, i18n: I18n) -> None:
+    """Take the request (the photos' messages and files, in order) in the sender's turn, or say truthfully why
+    not: their queue is full, or the bot is busy."""
+    sender = sender_of(message)
     try:
-        async with queue.turn(user_of(message)):
-            await work()
+        async with requests.accepting(sender, len(photos), event_update.update_id) as submit:
+            inputs = [await download_input(bot, to, file, settings.max_file_bytes) for to, file in photos]
+            await submit(Request(kind, event_update.update_id, sender, message, inputs, i18n.current_locale,
+                                 third_person=in_group(message)))
     except QueueFullError as full:
         await reply_text(message, texts.queue_full(full.unanswered))
+    except Busy:
+        logger.warning("Busy: a request of %d photo(s) refused", len(photos))
+        await reply_text(message, texts.busy())

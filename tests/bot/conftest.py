@@ -1,4 +1,5 @@
-"""Bot fixtures: a small real look-alike service and a few small test photos, as bytes."""
+"""Bot fixtures: a small real look-alike service (the real local worker processes over the small test index) and a
+few small test photos, as bytes."""
 
 from __future__ import annotations
 
@@ -12,9 +13,9 @@ from PIL import Image
 from bot.service import LookalikeService
 from index.engine import LookalikeEngine
 from index.gallery import Gallery
-from pipeline.photo import PhotoLimits
-from reply.quality import QualityThresholds
+from pipeline import settings
 from reply.replier import Replier
+from serving import Inference, InferenceConfig, InProcessPool, LocalPool
 
 ONE_FACE = "000114.jpg"  # one clear, frontal face
 SAME_PERSON = "000825.jpg"  # another photo of ONE_FACE's person (CelebA identity 7256)
@@ -26,11 +27,23 @@ def jpeg_bytes(image: Image.Image) -> bytes:
 
 
 @pytest.fixture(scope="session")
-def bot_service(face_pipeline, small_gallery: Gallery) -> Iterator[LookalikeService]:
-    """The service over the small real test index, warmed up as at start-up."""
-    engine = LookalikeEngine(face_pipeline, small_gallery)
-    service = LookalikeService(Replier(engine, PhotoLimits(), QualityThresholds(), max_faces=10), workers=2)
-    service.warm_up()
+def inference_config(small_index: Path) -> InferenceConfig:
+    """What the bot's worker processes load in the tests: the small real test index, the committed weights."""
+    return InferenceConfig(index_dir=small_index, weights_dir=settings.weights_dir(), max_faces=10)
+
+
+@pytest.fixture(scope="session")
+def bot_service(inference_config: InferenceConfig) -> Iterator[LookalikeService]:
+    """The service over two local worker processes, models loaded and warmed up as at start-up."""
+    service = LookalikeService(LocalPool(inference_config, workers=2))
+    yield service
+    service.close()
+
+
+@pytest.fixture(scope="session")
+def in_process_service(face_pipeline, small_gallery: Gallery) -> Iterator[LookalikeService]:
+    """The same service with the models in this process (for tests that watch the reply path at work)."""
+    service = LookalikeService(InProcessPool(Inference(Replier(LookalikeEngine(face_pipeline, small_gallery))), 2))
     yield service
     service.close()
 

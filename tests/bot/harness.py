@@ -17,7 +17,7 @@ from aiogram import Dispatcher
 from fake_bot_api import FakeBotAPI
 
 from bot import texts
-from bot.app import create_bot, create_dispatcher, run_polling
+from bot.app import create_bot, embedded_dispatcher, in_flight, run_polling
 from bot.config import Settings
 from bot.service import LookalikeService
 from pipeline.photo import PhotoProblem
@@ -45,10 +45,11 @@ async def running_bot(service: LookalikeService, request_timeout_s: float | None
     """
     async with FakeBotAPI() as api:
         config = Settings(bot_token=api.token, api_base_url=api.base_url, **{"album_wait_s": 0.2, **settings})
-        bot, dispatcher = create_bot(config), create_dispatcher(config, service)
+        bot = create_bot(config)
+        dispatcher = embedded_dispatcher(config, bot, service)
         if request_timeout_s is not None:
             bot.session.timeout = request_timeout_s
-        polling = asyncio.create_task(run_polling(bot, dispatcher))
+        polling = asyncio.create_task(run_polling(bot, dispatcher, config.serving.shutdown_timeout_s))
         try:
             yield api
             await wait_until_idle(dispatcher)
@@ -59,12 +60,12 @@ async def running_bot(service: LookalikeService, request_timeout_s: float | None
 
 
 async def wait_until_idle(dispatcher: Dispatcher, timeout_s: float = IDLE_TIMEOUT_S) -> None:
-    """Wait until no update is being handled (aiogram keeps the handler tasks of long polling in a set)."""
-    in_flight: set[asyncio.Task[Any]] = dispatcher._handle_update_tasks  # aiogram 3 keeps no public handle
+    """Wait until no update is being handled."""
+    tasks = in_flight(dispatcher).tasks
     deadline = time.monotonic() + timeout_s
-    while in_flight:
+    while tasks:
         if time.monotonic() > deadline:
-            raise AssertionError(f"the bot was still handling {len(in_flight)} update(s) after {timeout_s} s")
+            raise AssertionError(f"the bot was still handling {len(tasks)} update(s) after {timeout_s} s")
         await asyncio.sleep(0.02)
 
 

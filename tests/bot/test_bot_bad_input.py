@@ -17,6 +17,7 @@ from PIL import Image, UnidentifiedImageError
 from bot import texts
 from bot.service import LookalikeService
 from pipeline.photo import PhotoProblem
+from serving import InferenceConfig, LocalPool
 
 AS_PHOTO, AS_FILE, BYSTANDER = 301, 302, 303
 CROWD_MAX_FACES = 3
@@ -85,11 +86,11 @@ def test_each_bad_input_gets_one_clear_answer_and_others_are_served(
     asyncio.run(scenario())
 
 
-def test_the_exif_rotated_face_is_only_found_upright(bot_service: LookalikeService, face_photo: Image.Image) -> None:
+def test_the_exif_rotated_face_is_only_found_upright(face_pipeline, face_photo: Image.Image) -> None:
     """What makes the exif-rotated case above worth having: the stored pixels alone show no face."""
     stored = bad_photos.without_exif(bad_photos.exif_rotated(face_photo))
     assert stored.shape[:2] == (face_photo.width, face_photo.height)
-    assert bot_service.engine.pipeline(stored) == []
+    assert face_pipeline(stored) == []
 
 
 def test_an_animation_as_telegram_sends_it_is_refused_without_a_download(bot_service: LookalikeService,
@@ -109,9 +110,9 @@ def test_an_animation_as_telegram_sends_it_is_refused_without_a_download(bot_ser
 
 
 @pytest.fixture(scope="module")
-def crowd_service(bot_service: LookalikeService) -> Iterator[LookalikeService]:
+def crowd_service(inference_config: InferenceConfig) -> Iterator[LookalikeService]:
     """The bot's service with a cap of CROWD_MAX_FACES faces per photo."""
-    service = LookalikeService(dataclasses.replace(bot_service.replier, max_faces=CROWD_MAX_FACES), workers=2)
+    service = LookalikeService(LocalPool(dataclasses.replace(inference_config, max_faces=CROWD_MAX_FACES), workers=2))
     yield service
     service.close()
 

@@ -5,9 +5,11 @@ same cards, byte for byte, from `lookalike query`."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import io
 import re
 from collections.abc import Iterator
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -18,18 +20,18 @@ from bot import texts
 from bot.i18n import create_i18n
 from bot.service import LookalikeService
 from cli.main import main as lookalike
-from index.engine import LookalikeEngine
 from reply.card import ENGLISH, CardText
 from reply.replier import Replier
+from serving import InferenceConfig, LocalPool
 
 ALICE, BOB = 601, 602
 NAMED_LINE = re.compile(r"Closest named celebrity: (.+) · similarity (0\.\d\d)")
 
 
 @pytest.fixture(scope="module")
-def named_service(named_engine: LookalikeEngine) -> Iterator[LookalikeService]:
+def named_service(inference_config: InferenceConfig, named_index: Path) -> Iterator[LookalikeService]:
     """The bot's service over the small index with a named gallery (tests/conftest.py)."""
-    service = LookalikeService(Replier(named_engine), workers=1)
+    service = LookalikeService(LocalPool(dataclasses.replace(inference_config, index_dir=named_index), workers=1))
     yield service
     service.close()
 
@@ -53,7 +55,7 @@ def test_the_caption_and_the_card_name_the_closest_named_celebrity(named_service
         assert named is not None and named.group(1) in named_people, caption
         assert caption.splitlines()[-1] == named.group(0)  # after the 8 CelebA look-alikes
         with_named = Image.open(io.BytesIO(api.sent("sendPhoto", ALICE)[0].photos()[0]))
-        without_named = Image.open(io.BytesIO(bot_service.describe_photo(face_jpeg).cards[0].jpeg))
+        without_named = Image.open(io.BytesIO((await bot_service.find_lookalikes(face_jpeg)).cards[0].jpeg))
         assert with_named.height > without_named.height  # the card's own row for the named celebrity
         overview, *cards = api.cards(BOB)  # several faces: each card names its own face's closest named person
         assert len(cards) == 2 and all(re.search(r"Самая похожая знаменитость с именем: .+ · сходство 0\.\d\d", card)
@@ -62,7 +64,7 @@ def test_the_caption_and_the_card_name_the_closest_named_celebrity(named_service
     asyncio.run(scenario())
 
 
-def test_a_russian_users_card_is_drawn_with_the_russian_legend(bot_service: LookalikeService, face_jpeg: bytes,
+def test_a_russian_users_card_is_drawn_with_the_russian_legend(in_process_service: LookalikeService, face_jpeg: bytes,
                                                               monkeypatch: pytest.MonkeyPatch) -> None:
     drawn_with: list[CardText] = []
     card = Replier.card
@@ -74,14 +76,14 @@ def test_a_russian_users_card_is_drawn_with_the_russian_legend(bot_service: Look
     monkeypatch.setattr(Replier, "card", recording_card)
 
     async def scenario() -> None:
-        async with running_bot(bot_service) as api:
+        async with running_bot(in_process_service) as api:
             api.send(api.photo_message(ALICE, face_jpeg, language="ru"))
             await api.wait_for(lambda: cards_for(api, ALICE, 1))
             api.send(api.photo_message(BOB, face_jpeg, language="en"))
             await api.wait_for(lambda: cards_for(api, BOB, 1))
         russian, english = (api.sent("sendPhoto", user)[0].photos()[0] for user in (ALICE, BOB))
         assert drawn_with == [russian_card_text(), ENGLISH]
-        scale = bot_service.engine.gallery.scale
+        scale = in_process_service.pool.scales.scale
         assert scale is not None and russian_card_text().legend(scale)[0][1].startswith("сильное: ближе, чем")
         assert russian != english  # the same photo and look-alikes, drawn in other words
 

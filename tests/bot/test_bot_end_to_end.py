@@ -15,7 +15,7 @@ from harness import BotProcess, bot_process, cards_for, problem_text, running_bo
 from PIL import Image
 
 from bot import texts
-from bot.app import create_bot, create_dispatcher, create_webhook_app
+from bot.app import create_bot, create_webhook_app, embedded_dispatcher
 from bot.config import Settings, WebhookSettings
 from bot.service import LookalikeService
 from pipeline.photo import PhotoProblem
@@ -154,8 +154,8 @@ def test_webhook_mode_receives_updates_over_http(bot_service: LookalikeService) 
         async with FakeBotAPI() as api:
             webhook = WebhookSettings(base_url="https://bot.example.com", secret="s3cret")
             config = Settings(bot_token=api.token, api_base_url=api.base_url, webhook=webhook)
-            bot, dispatcher = create_bot(config), create_dispatcher(config, bot_service)
-            app = create_webhook_app(config, bot, dispatcher)
+            bot = create_bot(config)
+            app = create_webhook_app(config, bot, embedded_dispatcher(config, bot, bot_service), in_background=True)
             async with TestServer(app, host="127.0.0.1") as server, ClientSession() as client:
                 assert api.sent("setWebhook")[0].fields["url"] == "https://bot.example.com/telegram/webhook"
                 update = {"update_id": 1, "message": api.text_message(ALICE, "/start")}
