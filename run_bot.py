@@ -25,7 +25,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         settings = Settings.from_env()
-        from bot.app import run  # loads aiogram and the reply path: only once the settings are known to be usable
+        from bot.main import run  # loads aiogram and the reply path: only once the settings are known to be usable
 
         run(settings, use_webhook=args.webhook, worker=args.worker)
     except ConfigError as error:

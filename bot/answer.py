@@ -17,9 +17,11 @@ from aiogram.exceptions import TelegramNetworkError, TelegramRetryAfter, Telegra
 from aiogram.types import Message
 from aiogram.utils.chat_action import ChatActionSender
 from aiogram.utils.i18n import I18n
+from redis.exceptions import RedisError
 
 from bot import texts
 from bot.config import Settings
+from bot.outbox import SendingStopped
 from bot.replies import reply_cards, reply_photo, reply_text
 from bot.requests import PhotoExpiredError, Request, RequestKind
 from bot.retry import DownloadError
@@ -31,6 +33,8 @@ logger = logging.getLogger(__name__)
 
 # Telegram unreachable, after bot/retry.py's retries: a distributed worker runs the job again later.
 TRANSIENT = (TelegramNetworkError, TelegramServerError, TelegramRetryAfter)
+# Failures that are no photo's: Telegram or Redis unreachable, another run sending this request's answer.
+NOT_EXPLAINED = (*TRANSIENT, RedisError, SendingStopped)
 
 
 async def send_reply(to: Message, reply: LookalikeReply) -> None:
@@ -58,10 +62,11 @@ def explanation(error: Exception, settings: Settings) -> str:
 @asynccontextmanager
 async def explaining_failures(to: Message, settings: Settings) -> AsyncIterator[None]:
     """Run the block; when it fails, a reply says why (the photo, the download, or an error of ours), and the
-    request goes on. Telegram being unreachable is not explained (it could not be): it ends the request."""
+    request goes on. Failures of the delivery itself (NOT_EXPLAINED) end the request (a distributed worker runs it
+    again later)."""
     try:
         yield
-    except TRANSIENT:
+    except NOT_EXPLAINED:
         raise
     except Exception as error:
         await reply_text(to, explanation(error, settings))

@@ -1,12 +1,5 @@
 """Wiring: settings -> Bot (session, retries, optional local Bot API server) + Dispatcher (routers, services), and
-the three ways to run (run_bot.py):
-
-- embedded (the default): this process receives updates (long polling, or `--webhook`) and answers them with
-  local worker processes (serving.LocalPool, WORKERS of them); per-user queues, albums and the /compare wait
-  live in memory, so one process serves a token.
-- distributed (REDIS_URL set): this process is a front-end (`--webhook`, as many replicas as wanted behind a
-  proxy; or long polling, one instance only) that receives, downloads and enqueues; `--worker` processes on any
-  machine answer the jobs (bot/distributed.py).
+serving it by long polling or webhook (bot/main.py chooses the mode).
 
 On SIGTERM or SIGINT a front-end stops taking updates and waits up to SHUTDOWN_TIMEOUT_SECONDS for the updates
 it accepted: embedded, until they are answered; distributed, until they are stored as jobs (a worker answers them).
@@ -33,7 +26,7 @@ from aiohttp import web
 
 from bot.albums import AlbumCollector, AlbumMiddleware, MemoryAlbums
 from bot.answer import Answerer
-from bot.config import ConfigError, Settings
+from bot.config import Settings
 from bot.handlers import create_routers
 from bot.i18n import create_i18n
 from bot.queue import InMemoryUserQueue
@@ -41,7 +34,6 @@ from bot.requests import LocalRequests, Requests
 from bot.retry import RetryMiddleware, TelegramSession
 from bot.service import LookalikeService
 from serving.admission import LocalAdmission
-from serving.pool import LocalPool, WorkerStartError
 
 logger = logging.getLogger(__name__)
 
@@ -159,38 +151,6 @@ def serve(settings: Settings, bot: Bot, dispatcher: Dispatcher, use_webhook: boo
                     port=settings.webhook.port, print=None, shutdown_timeout=settings.serving.shutdown_timeout_s)
     else:
         asyncio.run(run_polling(bot, dispatcher, settings.serving.shutdown_timeout_s))
-
-
-def start_pool(settings: Settings) -> LocalPool:
-    """The local worker processes, models loaded; a missing index or model file is a ConfigError."""
-    try:
-        return LocalPool(settings.inference(), settings.workers)
-    except WorkerStartError as error:
-        raise ConfigError(str(error)) from None
-
-
-def run(settings: Settings, use_webhook: bool = False, worker: bool = False) -> None:
-    """Serve until stopped: embedded, or (REDIS_URL set) as a distributed front-end or `worker`."""
-    if use_webhook:
-        settings.webhook.check()
-    if worker and not settings.serving.distributed:
-        raise ConfigError("--worker needs REDIS_URL: workers take their jobs from Redis")
-    configure_logging(settings)
-    if settings.serving.distributed:
-        from bot import distributed
-
-        if worker:
-            distributed.run_worker(settings, start_pool(settings))
-        else:
-            distributed.run_front_end(settings, use_webhook)
-        return
-    pool = start_pool(settings)
-    try:
-        bot = create_bot(settings)
-        serve(settings, bot, embedded_dispatcher(settings, bot, LookalikeService(pool)), use_webhook,
-              in_background=True)
-    finally:
-        pool.close()
 
 
 class RedactingFormatter(logging.Formatter):

@@ -22,10 +22,17 @@ from bot.retry import send_once
 logger = logging.getLogger(__name__)
 
 
+class SendingStopped(Exception):  # noqa: N818 (a state: this run may send no more)
+    """This run of the request may send nothing more: another run took it over (its worker was taken for dead)."""
+
+
 class SentLog(Protocol):
     """Which messages of one request went out already, by number."""
 
-    async def was_sent(self, number: int) -> bool: ...
+    async def was_sent(self, number: int) -> bool:
+        """Whether message `number` went out; raises SendingStopped when this run may send no more."""
+        ...
+
 
     async def record(self, number: int) -> None: ...
 

@@ -97,11 +97,11 @@ class RedisAdmission:
 
     def __init__(self, redis: Redis, max_photos: int, ttl_s: float, key: str = "lookalike:admitted") -> None:
         self.redis, self.max_photos, self.ttl_s, self.key = redis, max_photos, ttl_s, key
-        self._reserve = redis.register_script(RESERVE)
 
     async def reserve(self, photos: int) -> str:
         ticket = f"{uuid.uuid4().hex}:{photos}"
-        held = int(await self._reserve(keys=[self.key], args=[ticket, photos, self.max_photos, round(self.ttl_s)]))
+        # EVAL, not a cached EVALSHA: a restarted Redis has forgotten its scripts
+        held = int(await self.redis.eval(RESERVE, 1, self.key, ticket, photos, self.max_photos, round(self.ttl_s)))
         if held < 0:
             raise Busy(f"{-1 - held} of {self.max_photos} places taken")
         return ticket

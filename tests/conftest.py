@@ -106,3 +106,14 @@ def named_engine(face_pipeline, named_index: Path):
 
     gallery = Gallery.load(named_index)
     return LookalikeEngine(face_pipeline, gallery, named_gallery(gallery, face_pipeline, named_index))
+
+
+@pytest.fixture
+def redis_server(tmp_path: Path):
+    """A fresh real redis-server on 127.0.0.1 (tests/redis_server.py); skips, saying why, where none is installed."""
+    from tests.redis_server import RedisServer, redis_server_binary
+
+    if redis_server_binary() is None:
+        pytest.skip("redis-server is not installed: bash scripts/setup.sh installs it (Debian package, as root)")
+    with RedisServer(tmp_path / "redis") as server:
+        yield server

@@ -5,6 +5,11 @@ deleteWebhook/setWebhook, setMyCommands) and records sendMessage, sendPhoto and 
 uploads) and sendChatAction. Scripted messages come from private chats or groups (`group_chat`), alone or as
 albums (`album`: messages sharing a media_group_id), from users with a language_code.
 
+Webhook delivery: `push_to(urls, secret)` makes `send` post each update to one of `urls` in turn (a proxy in
+front of front-end replicas), with the secret header, as Telegram does: an update whose post fails (no 200: an
+error, a refused connection, no answer within PUSH_TIMEOUT_S) is posted again, to the next url, until it is
+taken; `pushes` records (update_id, url, status) of every attempt.
+
 Fault injection: `inject(target, fault)` queues a Fault for the next call of a method (or for the next file
 download, target DOWNLOAD); each fault is served once, in order. `fail_next(method, status, retry_after)`
 is the JSON error case. A fault either stops the call before it is carried out (a JSON error, an HTML
@@ -25,7 +30,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from aiohttp import web
+from aiohttp import ClientError, ClientSession, ClientTimeout, web
 
 TOKEN = "123456:fake-token-for-tests"
 BOT_ID = 123456
@@ -33,6 +38,9 @@ BOT_USERNAME = "lookalike_test_bot"
 UPLOAD_LIMIT = 50 * 1024 * 1024  # a request's size, as the Bot API's for uploads (aiohttp's default: 1 MB)
 LONG_POLL_CAP_S = 0.5  # getUpdates answers at least this often, so that shutdown never waits long
 DOWNLOAD = "download"  # the `inject` target for file downloads (GET /file/bot<token>/<file_path>)
+PUSH_TIMEOUT_S = 30.0  # Telegram waits for a webhook's answer, then delivers the update again
+PUSH_RETRY_S = 0.5
+SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 BAD_GATEWAY_PAGE = ("<html><head><title>502 Bad Gateway</title></head><body><center><h1>502 Bad Gateway</h1>"
                     "</center><hr><center>nginx/1.18.0</center></body></html>")
 
@@ -153,6 +161,11 @@ class FakeBotAPI:
                         "deleteWebhook": self.set_webhook, "setWebhook": self.set_webhook,
                         "setMyCommands": self.set_webhook}
         self.runner: web.AppRunner | None = None
+        self.webhook_urls: list[str] = []
+        self.webhook_secret = ""
+        self.pushes: list[tuple[int, str, int | None]] = []
+        self.pushing: set[asyncio.Task[None]] = set()
+        self.client: ClientSession | None = None
 
     async def __aenter__(self) -> FakeBotAPI:
         app = web.Application(client_max_size=UPLOAD_LIMIT)
@@ -168,6 +181,11 @@ class FakeBotAPI:
 
     async def __aexit__(self, *exc_info: object) -> None:
         assert self.runner is not None
+        for task in self.pushing:
+            task.cancel()
+        await asyncio.gather(*self.pushing, return_exceptions=True)
+        if self.client is not None:
+            await self.client.close()
         await self.runner.cleanup()
 
     # --- scripting -------------------------------------------------------------------------------
@@ -230,9 +248,37 @@ class FakeBotAPI:
         return self.message(user_id, animation=animation, document=file)
 
     def send(self, *messages: dict[str, Any]) -> None:
-        """Queue updates; the bot's next getUpdates receives them together."""
+        """Queue updates; the bot's next getUpdates receives them together (or, after `push_to`, each is posted
+        to a webhook, all at once)."""
         for message in messages:
-            self.updates.append({"update_id": next(self.ids), "message": message})
+            update = {"update_id": next(self.ids), "message": message}
+            if self.webhook_urls:
+                task = asyncio.create_task(self.push(update))
+                self.pushing.add(task)
+                task.add_done_callback(self.pushing.discard)
+            else:
+                self.updates.append(update)
+
+    def push_to(self, urls: list[str], secret: str) -> None:
+        """Deliver updates by webhook from now on, to `urls` in turn."""
+        self.webhook_urls, self.webhook_secret = urls, secret
+        self.client = ClientSession(timeout=ClientTimeout(total=PUSH_TIMEOUT_S))
+
+    async def push(self, update: dict[str, Any]) -> None:
+        """Post the update until a webhook takes it (200), to the next url after each failure."""
+        assert self.client is not None
+        for attempt in itertools.count(update["update_id"]):
+            url = self.webhook_urls[attempt % len(self.webhook_urls)]
+            status: int | None = None
+            try:
+                async with self.client.post(url, json=update, headers={SECRET_HEADER: self.webhook_secret}) as answer:
+                    status = answer.status
+            except (ClientError, TimeoutError):
+                pass
+            self.pushes.append((update["update_id"], url, status))
+            if status == 200:
+                return
+            await asyncio.sleep(PUSH_RETRY_S)
 
     def inject(self, target: str, fault: Fault) -> None:
         """Queue `fault` for the next call of method `target` (or the next download, target DOWNLOAD)."""
