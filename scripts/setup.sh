@@ -12,3 +12,13 @@ fi
 .venv/bin/pip install -q --disable-pip-version-check -e ".[dev]"
 # Export the committed models to ONNX (training/export.py): the bot and the CLI serve from these files, never torch.
 .venv/bin/python -m training.export >/dev/null
+# redis-server (the Debian package), which the distributed mode's tests start on a free port of 127.0.0.1; they skip,
+# saying why, where it is missing. Installed when this runs as root with apt-get (as CI does), else left to you.
+if ! command -v redis-server >/dev/null 2>&1; then
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+        { apt-get install -y -q redis-server || { apt-get update -q && apt-get install -y -q redis-server; }; } \
+            >/dev/null 2>&1 || echo "setup.sh: could not install redis-server; the Redis tests will skip" >&2
+    else
+        echo "setup.sh: redis-server is not installed (apt-get install redis-server, as root); the Redis tests will skip" >&2
+    fi
+fi
