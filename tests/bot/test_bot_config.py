@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.config import ConfigError, Settings
+from bot.config import ConfigError, Settings, WebhookSettings
 from pipeline.settings import DEFAULT_WEIGHTS_DIR
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -70,3 +70,31 @@ def test_run_bot_without_a_token_prints_one_line_and_exits_2(tmp_path: Path) -> 
     assert finished.returncode == 2
     assert finished.stderr.startswith("error: BOT_TOKEN is not set")
     assert finished.stderr.count("\n") == 1
+
+
+@pytest.mark.parametrize(("secret", "named"), [(None, "WEBHOOK_SECRET"), ("has spaces", "WEBHOOK_SECRET")])
+def test_webhook_mode_refuses_to_start_without_a_valid_secret(secret: str | None, named: str) -> None:
+    webhook = WebhookSettings(base_url="https://bot.example.com", secret=secret)
+    with pytest.raises(ConfigError, match=named):
+        webhook.check()
+    WebhookSettings(base_url="https://bot.example.com", secret="A-good_secret1").check()
+
+
+def test_run_bot_webhook_without_a_secret_exits_2_before_loading_anything(tmp_path: Path) -> None:
+    environ = {**os.environ, "BOT_TOKEN": "1:t", "WEBHOOK_BASE_URL": "https://bot.example.com", "WEBHOOK_SECRET": ""}
+    finished = subprocess.run([sys.executable, str(REPO_ROOT / "run_bot.py"), "--webhook"], cwd=tmp_path,
+                              env=environ, capture_output=True, text=True, timeout=120)
+    assert finished.returncode == 2
+    assert finished.stderr.startswith("error: webhook mode needs WEBHOOK_SECRET")
+
+
+def test_serving_settings() -> None:
+    settings = Settings.from_env({"BOT_TOKEN": "t", "REDIS_URL": "redis://:pw@localhost:6379/0",
+                                  "MAX_PENDING_PHOTOS": "7", "JOB_TTL_SECONDS": "60"}, dotenv_path=None)
+    assert settings.serving.distributed and settings.serving.max_photos == 7 and settings.serving.job_ttl_s == 60
+    assert "pw" not in repr(settings)
+    assert not Settings.from_env({"BOT_TOKEN": "t"}, dotenv_path=None).serving.distributed
+    with pytest.raises(ConfigError, match="--worker needs REDIS_URL"):
+        from bot.main import run
+
+        run(Settings(bot_token="t"), worker=True)

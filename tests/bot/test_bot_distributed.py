@@ -132,3 +132,29 @@ def test_a_redis_restart_mid_run_loses_nothing_accepted(redis_server, small_inde
             assert all(process.process.returncode is None for process in bots.processes)
 
     asyncio.run(scenario())
+
+
+def test_one_polling_front_end_serves_and_a_second_is_refused(redis_server, small_index: Path, tmp_path: Path,
+                                                               face_jpeg: bytes) -> None:
+    """Telegram hands each update to one getUpdates: a second polling front-end would steal updates, so it stops
+    at once with the reason (exit code 2); the first goes on serving."""
+
+    async def scenario() -> None:
+        async with FakeBotAPI() as api:
+            bots = Cluster(api, redis_server.url, small_index, tmp_path)
+            try:
+                await bots.worker("worker-1")
+                first = await bots.spawn("polling-1")
+                await api.wait_for(lambda: api.sent("getUpdates"), 120)
+                second = await bots.spawn("polling-2")
+                assert await second.wait() == 2
+                assert "only one may" in second.log()
+                api.send(api.photo_message(ALICE, face_jpeg))
+                await api.wait_for(lambda: cards_for(api, ALICE, 1), ANSWER_TIMEOUT_S)
+                first.signal(signal.SIGTERM)
+                assert await first.wait() == 0
+            finally:
+                await bots.stop()
+        assert api.received(ALICE) == [ONE_CARD]
+
+    asyncio.run(scenario())

@@ -1,9 +1,12 @@
 from __future__ import annotations
 
 import asyncio
+import socket
 from typing import Any
 
 import pytest
+from aiogram import Bot
+from aiogram.client.telegram import TelegramAPIServer
 from aiogram.exceptions import (
     ClientDecodeError,
     TelegramBadRequest,
@@ -14,6 +17,7 @@ from aiogram.exceptions import (
 )
 from aiogram.methods import GetFile, SendMessage
 from aiohttp import ConnectionTimeoutError, ServerDisconnectedError, SocketTimeoutError
+from fake_bot_api import FakeBotAPI, Fault
 
 from bot import retry
 from bot.retry import OutcomeUnknownError, RetryMiddleware, TelegramSession
@@ -82,7 +86,7 @@ def test_errors_that_would_repeat_are_not_retried(error: Exception, sleeps: list
 
 
 def after(cause: Exception) -> TelegramNetworkError:
-    """A network error as aiogram raises it, chained to the aiohttp error behind it."""
+    """A network error as aiogram raises it, chained to the aiohttp error behind it (the real ones: below)."""
     error = TelegramNetworkError(METHOD, type(cause).__name__)
     error.__cause__ = cause
     return error
@@ -119,3 +123,53 @@ def test_an_html_error_page_is_a_server_error_and_unreadable_success_is_not() ->
         session.check_response(None, METHOD, 502, "<html>502 Bad Gateway</html>")  # type: ignore[arg-type]
     with pytest.raises(ClientDecodeError):
         session.check_response(None, METHOD, 200, '{"ok": true, "res')  # type: ignore[arg-type]
+
+
+async def real_network_error(fault: Fault | None, base_url: str | None = None) -> TelegramNetworkError:
+    """The error aiogram itself raises when a sendMessage meets `fault` at the fake server (or `base_url` is
+    closed), without the retry middleware."""
+    async with FakeBotAPI() as api:
+        session = TelegramSession(api=TelegramAPIServer.from_base(base_url or api.base_url), timeout=0.5)
+        if fault is not None:
+            api.inject("sendMessage", fault)
+        try:
+            await Bot(api.token, session=session).send_message(chat_id=1, text="hi")
+        except TelegramNetworkError as error:
+            return error
+        finally:
+            await session.close()
+    raise AssertionError("the request did not fail")
+
+
+def closed_port() -> str:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return f"http://127.0.0.1:{probe.getsockname()[1]}"
+
+
+@pytest.mark.parametrize(("fault", "carried_out"), [
+    pytest.param(Fault.slow(1.5), True, id="answer-too-late"),
+    pytest.param(Fault.disconnect(), False, id="closed-mid-upload"),
+    pytest.param(None, False, id="connection-refused"),
+])
+def test_the_real_aiogram_error_tells_a_lost_answer_from_a_request_that_never_arrived(fault: Fault | None,
+                                                                                     carried_out: bool) -> None:
+    """The aiogram floor in pyproject.toml (3.25): before it, network errors carried no cause, and a late answer
+    looked like a request that never arrived, so a delivered message was sent twice."""
+    error = asyncio.run(real_network_error(fault, None if fault is not None else closed_port()))
+    assert error.__cause__ is not None  # chained by aiogram itself
+    assert retry.may_have_been_carried_out(error) is carried_out
+
+
+def test_a_message_whose_real_answer_came_too_late_is_sent_once() -> None:
+    async def scenario() -> FakeBotAPI:
+        async with FakeBotAPI() as api:
+            session = TelegramSession(api=TelegramAPIServer.from_base(api.base_url), timeout=0.5)
+            session.middleware(RetryMiddleware(first_delay_s=0.01))
+            api.inject("sendMessage", Fault.slow(1.5))
+            with pytest.raises(OutcomeUnknownError):
+                await Bot(api.token, session=session).send_message(chat_id=1, text="hi")
+            await session.close()
+            return api
+
+    assert len(asyncio.run(scenario()).sent("sendMessage")) == 1
