@@ -45,10 +45,12 @@ def document(lang: str, title: str, current: str, main: str) -> str:
 
 def upload_form(action: str, inputs: str, button: str, progress: str, max_bytes: int, auto_submit: bool) -> str:
     """The form that posts photos to `action`; the script (static/page.js) sends it as soon as a photo is chosen
-    when `auto_submit`, refuses a file over `max_bytes` before sending it, and shows `progress` meanwhile."""
+    when `auto_submit`, refuses a file over `max_bytes` before sending it, shows `progress` meanwhile and puts the
+    answer in place (the message for a failed connection ready in `data-failed`)."""
     too_large = page_texts.photo_problem(PhotoProblem.TOO_LARGE_FILE, max_bytes)
     return (f'<form class="upload" method="post" action="{action}" enctype="multipart/form-data" '
-            f'data-max-bytes="{max_bytes}" data-too-large="{attribute(too_large)}"'
+            f'data-max-bytes="{max_bytes}" data-too-large="{attribute(too_large)}" '
+            f'data-failed="{attribute(texts.something_went_wrong())}"'
             f'{" data-auto-submit" if auto_submit else ""}>\n{inputs}\n'
             f'<button type="submit">{escape(button)}</button>\n'
             f'<p class="progress" role="status" hidden><span class="spinner"></span>{escape(progress)}</p>\n</form>')

@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Sequence
 from dataclasses import replace
 from typing import Any, TypeVar
 
 from aiohttp import FormData, web
 from aiohttp.test_utils import TestClient, TestServer
 
+from reply.card import CardText
+from reply.replier import Reply
+from serving.inference import ComparedFaces, GalleryScales
+from serving.pool import InProcessPool
 from web.config import WebSettings
 
 T = TypeVar("T")
@@ -88,3 +92,29 @@ async def stalled_body(first: bytes, resume: asyncio.Event) -> AsyncIterator[byt
     yield part_head() + first
     await resume.wait()
     yield part_tail()
+
+
+class GatedPool:
+    """The real pool, each answer held until the test opens the gate (or failing, when told to)."""
+
+    def __init__(self, inner: InProcessPool, failure: Exception | None = None) -> None:
+        self.inner, self.failure = inner, failure
+        self.gate = asyncio.Event()
+        self.waiting = 0
+
+    @property
+    def scales(self) -> GalleryScales:
+        return self.inner.scales
+
+    async def reply(self, photo: bytes, text: CardText) -> Reply:
+        self.waiting += 1
+        await self.gate.wait()
+        if self.failure is not None:
+            raise self.failure
+        return await self.inner.reply(photo, text)
+
+    async def compare(self, photos: Sequence[bytes]) -> ComparedFaces:
+        return await self.inner.compare(photos)
+
+    def close(self) -> None:
+        pass

@@ -23,12 +23,10 @@ from bot import texts
 from bot.i18n import create_i18n
 from cli.main import main as lookalike
 from pipeline.photo import PhotoError, PhotoLimits, PhotoProblem
-from reply.card import CardText
-from reply.replier import Reply
-from serving.inference import ComparedFaces, GalleryScales, InferenceConfig
+from serving.inference import InferenceConfig
 from serving.pool import InProcessPool
 from tests.bot import bad_photos
-from tests.web.support import MULTIPART, form, settings_with, stalled_body, with_client
+from tests.web.support import MULTIPART, GatedPool, form, settings_with, stalled_body, with_client
 from web import texts as page_texts
 from web.app import create_app, preferred_locale
 from web.config import WebSettings
@@ -292,32 +290,6 @@ def test_a_client_past_its_rate_is_told_how_long_to_wait(web_pool: InProcessPool
     _, retry_after, refused = answers[2]
     assert retry_after is not None and 1 <= int(retry_after) <= 10  # one photo every 10 s
     assert refused["error"] == {"code": "rate_limited", "message": page_texts.rate_limited(int(retry_after))}
-
-
-class GatedPool:
-    """The real pool, each answer held until the test opens the gate (or failing, when told to)."""
-
-    def __init__(self, inner: InProcessPool, failure: Exception | None = None) -> None:
-        self.inner, self.failure = inner, failure
-        self.gate = asyncio.Event()
-        self.waiting = 0
-
-    @property
-    def scales(self) -> GalleryScales:
-        return self.inner.scales
-
-    async def reply(self, photo: bytes, text: CardText) -> Reply:
-        self.waiting += 1
-        await self.gate.wait()
-        if self.failure is not None:
-            raise self.failure
-        return await self.inner.reply(photo, text)
-
-    async def compare(self, photos: Sequence[bytes]) -> ComparedFaces:
-        return await self.inner.compare(photos)
-
-    def close(self) -> None:
-        pass
 
 
 def test_busy_when_every_admission_place_is_taken_and_free_again_after(web_pool: InProcessPool,

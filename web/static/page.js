@@ -1,14 +1,19 @@
-// The look-up and /compare pages work without this script (a plain form post). With it: a photo is sent as soon
-// as it is chosen, or dropped anywhere on the page; a file over the size limit is refused before it is sent;
-// and the page shows that it is working until the answer comes.
+// The look-up and /compare pages work without this script (a plain form post and a new page). With it: a photo
+// is sent as soon as it is chosen, or dropped anywhere on the page; a file over the size limit is refused before
+// it is sent; the page shows that it is working; and the answer replaces the previous one in place (the form's
+// own answer, the same HTML as without the script).
 "use strict";
 
-function showError(message) {
+function showAnswer(nodes) {
+  document.getElementById("answer").replaceChildren(...nodes);
+}
+
+function errorNode(message) {
   const error = document.createElement("p");
   error.className = "error";
   error.setAttribute("role", "alert");
   error.textContent = message;
-  document.getElementById("answer").replaceChildren(error);
+  return error;
 }
 
 function setUp(form) {
@@ -17,28 +22,47 @@ function setUp(form) {
   const progress = form.querySelector(".progress");
   const maxBytes = Number(form.dataset.maxBytes);
   const autoSubmit = "autoSubmit" in form.dataset;
-  const filled = () => inputs.every((input) => input.files.length > 0);
 
-  form.addEventListener("submit", (event) => {
+  function working(on) {
+    progress.hidden = !on;
+    button.disabled = on;
+    form.classList.toggle("working", on);
+  }
+
+  async function send() {
     const files = inputs.flatMap((input) => Array.from(input.files));
     if (files.some((file) => file.size > maxBytes)) {
-      event.preventDefault();
-      showError(form.dataset.tooLarge);
+      showAnswer([errorNode(form.dataset.tooLarge)]);
       return;
     }
-    document.getElementById("answer").replaceChildren();
-    progress.hidden = false;
-    button.disabled = true;
-    form.classList.add("working");
-  });
+    const body = new FormData(form);
+    if (autoSubmit) inputs.forEach((input) => { input.value = ""; });  // the same photo can be chosen again
+    showAnswer([]);
+    working(true);
+    try {
+      const response = await fetch(form.action, { method: "POST", body });
+      const page = new DOMParser().parseFromString(await response.text(), "text/html");
+      const answer = page.getElementById("answer");
+      showAnswer(answer ? Array.from(answer.childNodes) : [errorNode(form.dataset.failed)]);
+    } catch (error) {
+      showAnswer([errorNode(form.dataset.failed)]);
+    } finally {
+      working(false);
+    }
+  }
 
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    send();
+  });
   if (autoSubmit) {
     inputs[0].addEventListener("change", () => {
-      if (inputs[0].files.length > 0) form.requestSubmit();
+      if (inputs[0].files.length > 0) send();
     });
   }
 
-  // Photos dropped on the page fill the empty inputs in order (the first one again when none is empty).
+  // Photos dropped on the page fill the empty inputs in order (the first one again when none is empty); the
+  // look-up page sends its photo at once, /compare once every input has one.
   document.addEventListener("dragover", (event) => {
     event.preventDefault();
     document.body.classList.add("dragging");
@@ -58,14 +82,7 @@ function setUp(form) {
       transfer.items.add(file);
       targets[index].files = transfer.files;
     });
-    if (autoSubmit || filled()) form.requestSubmit();
-  });
-
-  // Back to a page kept by the browser: ready for the next photo again.
-  window.addEventListener("pageshow", () => {
-    progress.hidden = true;
-    button.disabled = false;
-    form.classList.remove("working");
+    if (autoSubmit || inputs.every((input) => input.files.length > 0)) send();
   });
 }
 
