@@ -22,3 +22,15 @@ if ! command -v redis-server >/dev/null 2>&1; then
         echo "setup.sh: redis-server is not installed (apt-get install redis-server, as root); the Redis tests will skip" >&2
     fi
 fi
+# The web page's browser tests (tests/web/test_web_browser.py) drive Debian's Chromium and its driver: installed
+# here where this runs as root with apt-get (as CI does); elsewhere those tests skip and say why.
+if ! command -v chromium >/dev/null 2>&1 || ! command -v chromedriver >/dev/null 2>&1; then
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+        apt-get install -y -q chromium chromium-driver >/dev/null 2>&1 \
+            || { apt-get update -q >/dev/null 2>&1 && apt-get install -y -q chromium chromium-driver >/dev/null 2>&1; } \
+            || echo "warning: apt-get could not install chromium and chromium-driver: the browser tests will skip" >&2
+    else
+        echo "note: chromium and chromium-driver are missing (install them as root: apt-get install -y chromium" \
+             "chromium-driver); the web page's browser tests will skip" >&2
+    fi
+fi
