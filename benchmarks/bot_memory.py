@@ -1,5 +1,6 @@
-"""Resident memory of the bot process (run_bot.py, against the fake Bot API server on loopback) with the shared
-gallery index and with a synthetic index of CelebA's full size (202,599 faces), and where it goes.
+"""Resident memory of the bot (run_bot.py, embedded: the front-end and its 2 worker processes together, against the
+fake Bot API server on loopback) with the shared gallery index and with a synthetic index of CelebA's full size
+(202,599 faces), and where it goes.
 
     python -m benchmarks.bot_memory [--index index_data] [--photos-per-user 12]
 
@@ -22,7 +23,7 @@ from typing import Any
 
 from pipeline import settings
 
-from .bot_driver import BotProcess, FakeBotAPI, Workload, run_workload, upload
+from .bot_driver import BotProcess, FakeBotAPI, Workload, all_processes, run_workload, upload
 from .common import MB, REPORTS, findable_photos, format_table, load_note, write_report
 from .synthetic_index import CELEBA_SIZE, synthetic_index
 
@@ -47,14 +48,19 @@ def import_breakdown() -> dict[str, float]:
     return json.loads(output.stdout.strip().splitlines()[-1])
 
 
+def uss_mb(bot: BotProcess) -> float:
+    """The pages only the bot's processes hold, all of them together."""
+    return sum(process.memory_full_info().uss for process in all_processes(bot)) / MB
+
+
 async def measure_index(index_dir: Path, photos_per_user: int, data_root: Path, log: Path) -> dict[str, Any]:
     photos = findable_photos(data_root, [640, 2000], range(1, 9))
     async with FakeBotAPI() as api:
         uploaded = upload(api, photos)
         async with BotProcess(api, index_dir, workers=2, log_path=log) as bot:
-            idle = bot.rss_mb(), bot.info.memory_full_info().uss / MB
+            idle = bot.rss_mb(), uss_mb(bot)
             result = await run_workload(api, bot, uploaded, Workload(users=2, photos_per_user=photos_per_user))
-            after = bot.rss_mb(), bot.info.memory_full_info().uss / MB
+            after = bot.rss_mb(), uss_mb(bot)
             summary = result.summary()
             return {"index": str(index_dir), "faces": json.loads((index_dir / "manifest.json").read_text())["count"],
                     "start_s": bot.start_s, "photos": summary["photos"], "errors": summary["errors"],

@@ -1,6 +1,6 @@
 """A real redis-server for tests: started on 127.0.0.1 on a free port, its data in a folder of the test's, with
-persistence as README "Running at scale" recommends (an append-only file, fsync'd at every write), so that a
-restart keeps what was written. Tests that need it skip, saying why, where redis-server is not installed
+persistence as README "Running at scale" describes (an append-only file, fsync'd at every write by default), so
+that a restart keeps what was written. Tests that need it skip, saying why, where redis-server is not installed
 (scripts/setup.sh installs it where it can: the Debian package, as root).
 """
 
@@ -31,10 +31,11 @@ class RedisServer:
     """`with RedisServer(folder) as server:` ... `server.url`; `restart()` stops it and starts it again on the same
     port with the same data."""
 
-    def __init__(self, folder: Path) -> None:
+    def __init__(self, folder: Path, fsync: str = "always") -> None:
+        """`fsync`: Redis's appendfsync, "always" (nothing written is lost) or "everysec" (the usual choice)."""
         binary = redis_server_binary()
         assert binary is not None, "redis-server is not installed"
-        self.binary, self.folder, self.port = binary, folder, free_port()
+        self.binary, self.folder, self.port, self.fsync = binary, folder, free_port(), fsync
         self.process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -47,7 +48,7 @@ class RedisServer:
     def start(self) -> None:
         self.folder.mkdir(parents=True, exist_ok=True)
         command = [self.binary, "--bind", "127.0.0.1", "--port", str(self.port), "--dir", str(self.folder),
-                   "--appendonly", "yes", "--appendfsync", "always", "--save", "", "--daemonize", "no"]
+                   "--appendonly", "yes", "--appendfsync", self.fsync, "--save", "", "--daemonize", "no"]
         log = (self.folder / "redis.log").open("ab")
         self.process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + START_TIMEOUT_S

@@ -1,7 +1,7 @@
 """The distributed bot as it is deployed, for tests and benchmarks: front-ends (`run_bot.py --webhook`) and workers
 (`run_bot.py --worker`), each its own process, against the fake Bot API server (which posts each update to the
 front-ends in turn, as a proxy in front of them would, and again after a failure, as Telegram does) and a real
-redis-server. Every process logs to its own file in `folder`.
+redis-server. Every process logs to its own file in `folder`. The load test (benchmarks/bot_driver.py) runs it too.
 """
 
 from __future__ import annotations
@@ -14,22 +14,20 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from aiohttp import ClientError, ClientSession
-from fake_bot_api import FakeBotAPI
 
 from pipeline.settings import INDEX_DIR_ENV
+from tests.redis_server import free_port
+
+if TYPE_CHECKING:  # the tests import the fake server as `fake_bot_api`, the benchmarks as `tests.bot.fake_bot_api`
+    from tests.bot.fake_bot_api import FakeBotAPI
 
 RUN_BOT = Path(__file__).resolve().parents[2] / "run_bot.py"
 SECRET = "cluster-secret"
 START_TIMEOUT_S = 180.0
 STOP_TIMEOUT_S = 60.0
-
-
-def free_port() -> int:
-    from tests.redis_server import free_port as redis_free_port
-
-    return redis_free_port()
 
 
 @dataclass
@@ -92,8 +90,8 @@ class Cluster:
         return started
 
     async def worker(self, name: str) -> BotProcess:
-        """A worker, once its models are loaded and it takes jobs."""
-        started = await self.spawn(name, "--worker")
+        """A worker, once its models are loaded and it takes jobs (it says so at log level INFO)."""
+        started = await self.spawn(name, "--worker", LOG_LEVEL="INFO")
         await self.until(started, lambda: ready(started))
         return started
 
