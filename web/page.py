@@ -39,7 +39,7 @@ def document(lang: str, title: str, current: str, main: str) -> str:
             '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
             f'<title>{escape(title)}</title>\n<link rel="stylesheet" href="/static/page.css">\n'
             '<script src="/static/page.js" defer></script>\n</head>\n<body>\n'
-            f'<header class="top"><p class="brand">{escape(page_texts.page_title())}</p><nav>{links}</nav></header>\n'
+            f'<header class="top"><nav>{links}</nav></header>\n'
             f'<main>\n{main}\n<p class="privacy">{escape(page_texts.privacy())}</p>\n</main>\n</body>\n</html>\n')
 
 

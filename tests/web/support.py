@@ -3,9 +3,18 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import signal
+import socket
+import subprocess
+import sys
 import threading
+import time
+import urllib.error
+import urllib.request
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Sequence
 from dataclasses import replace
+from pathlib import Path
 from typing import Any, TypeVar
 
 from aiohttp import FormData, web
@@ -118,3 +127,73 @@ class GatedPool:
 
     def close(self) -> None:
         pass
+
+
+START_S = 180  # spawning the worker processes and loading the models, on a busy machine
+LOOKALIKE = Path(sys.executable).with_name("lookalike")
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def serve_command(*options: str) -> list[str]:
+    command = [str(LOOKALIKE)] if LOOKALIKE.exists() else [sys.executable, "-m", "cli.main"]
+    return [*command, "serve", *options]
+
+
+def wait_until_served(url: str, process: subprocess.Popen) -> None:
+    """Until `url` answers 200 (AssertionError after START_S, or when the process exits first)."""
+    deadline = time.monotonic() + START_S
+    while time.monotonic() < deadline:
+        assert process.poll() is None, "lookalike serve exited while starting"
+        try:
+            with urllib.request.urlopen(url, timeout=5) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.5)
+    raise AssertionError(f"the page was not served within {START_S} s")
+
+
+class ServeProcess:
+    """`lookalike serve` on a free port of 127.0.0.1 in its own process, with `environ` over this one's; on exit,
+    stopped with Ctrl+C (SIGINT), its `output` (stdout and stderr) and `returncode` kept."""
+
+    def __init__(self, options: list[str], environ: dict[str, str] | None = None, cwd: Path | None = None) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.command = serve_command("--port", str(self.port), *options)
+        self.environ = {**os.environ, **(environ or {})}
+        self.cwd = cwd
+        self.output = ""
+        self.returncode: int | None = None
+
+    def __enter__(self) -> ServeProcess:
+        self.process = subprocess.Popen(self.command, cwd=self.cwd, env=self.environ, stdout=subprocess.PIPE,
+                                        stderr=subprocess.STDOUT)
+        try:
+            wait_until_served(f"{self.url}/", self.process)
+        except BaseException:
+            self.__exit__()
+            raise
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.process.send_signal(signal.SIGINT)
+        output, _ = self.process.communicate(timeout=60)
+        self.output, self.returncode = output.decode(errors="replace"), self.process.returncode
+
+
+def post_photo(url: str, name: str, content: bytes) -> tuple[int, bytes]:
+    """POST one photo as the page's form, with the standard library (no event loop); (status, body)."""
+    body = part_head(name) + content + part_tail()
+    request = urllib.request.Request(url, data=body, method="POST",
+                                     headers={"Content-Type": f"multipart/form-data; boundary={BOUNDARY}"})
+    try:
+        with urllib.request.urlopen(request, timeout=60) as response:
+            return response.status, response.read()
+    except urllib.error.HTTPError as error:
+        return error.code, error.read()

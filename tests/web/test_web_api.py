@@ -23,6 +23,7 @@ from bot import texts
 from bot.i18n import create_i18n
 from cli.main import main as lookalike
 from pipeline.photo import PhotoError, PhotoLimits, PhotoProblem
+from reply.quality import QualityIssue
 from serving.inference import InferenceConfig
 from serving.pool import InProcessPool
 from tests.bot import bad_photos
@@ -111,6 +112,22 @@ def test_a_group_photo_gets_the_overview_and_numbered_faces(web_pool: InProcessP
     assert answer["overview_caption"] == f"I found {answer['found_faces']} faces."
     assert [face["number"] for face in answer["faces"]] == list(range(1, len(answer["faces"]) + 1))
     assert answer["faces"][1]["caption"].startswith(f"Face 2 of {len(answer['faces'])}: ")
+
+
+def test_a_poor_face_gets_the_quality_note(web_pool: InProcessPool, face_photo: Path) -> None:
+    """The face shrunk into the corner of a large blank photo: too small for a trustworthy match."""
+    photo = Image.open(face_photo)
+    canvas = Image.new("RGB", (400, 400), "white")
+    canvas.paste(photo.resize((photo.width // 4, photo.height // 4), Image.Resampling.LANCZOS), (0, 0))
+
+    async def scenario(client: TestClient) -> str:
+        response = await client.post("/", data=form(("small.jpg", bad_photos.encode(canvas))))
+        return await response.text()
+
+    page = asyncio.run(with_client(create_app(web_pool, settings_with()), scenario))
+    advice = texts.quality_advice(QualityIssue.TOO_SMALL)
+    assert f'<p class="note">{escape(texts.card_caption(1, 1, [], [QualityIssue.TOO_SMALL]).splitlines()[-1])}</p>' \
+        in page and advice in page
 
 
 def test_a_photo_without_a_face_gets_the_bot_s_answer(web_pool: InProcessPool) -> None:
