@@ -53,7 +53,8 @@ class InferencePool(Protocol):
         ...
 
     async def reply(self, photo: bytes, text: CardText) -> Reply:
-        """The answer to a photo (reply.Replier.reply); raises PhotoError for an unusable one."""
+        """The answer to a photo (reply.Replier.reply, its look-alikes' crops left out: they are on the cards);
+        raises PhotoError for an unusable one."""
         ...
 
     async def compare(self, photos: Sequence[bytes]) -> ComparedFaces:

@@ -47,6 +47,8 @@ def test_answers_are_the_reply_paths(pool: LocalPool, config: InferenceConfig, p
     assert [face.card for face in reply.faces] == [face.card for face in expected.faces]
     assert reply.found == 1 and [m.identity for m in reply.faces[0].found.matches] == [
         m.identity for m in expected.faces[0].found.matches]
+    assert reply.faces[0].found.matches[0].crop.size == 0  # on the card already: not sent back
+    assert reply.faces[0].found.face.crop.shape == (112, 112, 3)
     two = [photos[ONE_FACE], photos[OTHER_FACE]]
     compared = asyncio.run(pool.compare(two))
     assert compared.comparison.similarity == pytest.approx(here.compare(two).similarity)
