@@ -25,6 +25,7 @@ from reply.compare import Verdict
 from reply.quality import QualityIssue
 
 BOT_DIR = Path(texts.__file__).parent
+TEXT_DIRS = (BOT_DIR, BOT_DIR.parent / "web")  # the web page's own texts (web/texts.py) share the catalogue
 KEYWORDS = {"_": None, "ngettext": (1, 2)}
 
 
@@ -44,9 +45,10 @@ def test_the_committed_mo_is_the_compiled_po() -> None:
         "run: pybabel compile -d bot/locales -D bot")
 
 
-def test_every_text_of_the_bot_is_translated_with_the_same_placeholders() -> None:
+def test_every_text_of_the_bot_and_the_web_page_is_translated_with_the_same_placeholders() -> None:
     russian = catalogue("ru")
-    used = {found[2] for found in extract_from_dir(str(BOT_DIR), keywords=KEYWORDS)}  # (file, line, message, ...)
+    used = {found[2] for directory in TEXT_DIRS  # (file, line, message, ...)
+            for found in extract_from_dir(str(directory), keywords=KEYWORDS)}
     assert used, "no texts found: the extraction keywords no longer match bot/i18n.py"
     for message in used:
         key = message[0] if isinstance(message, tuple) else message

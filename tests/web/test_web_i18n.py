@@ -1,36 +1,17 @@
-"""The web page's own words are in the bot's Russian catalogue (complete, same placeholders), and every text
-function of the page formats in both languages; the .mo staleness check is tests/bot/test_bot_i18n.py's."""
+"""Every text function of the web page formats in both languages. (That the page's words are all in the Russian
+catalogue with the same placeholders, and the .mo is compiled from it, is checked with the bot's, in
+tests/bot/test_bot_i18n.py.)"""
 
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import pytest
-from babel.messages.extract import extract_from_dir
 
 from bot.i18n import create_i18n
 from pipeline.photo import PhotoProblem
-from tests.bot.test_bot_i18n import KEYWORDS, catalogue, placeholders
 from web import texts as page_texts
 from web.upload import UploadProblem
-
-WEB_DIR = Path(page_texts.__file__).parent
-
-
-def test_every_text_of_the_page_is_translated_with_the_same_placeholders() -> None:
-    russian = catalogue("ru")
-    used = [found[2] for found in extract_from_dir(str(WEB_DIR), keywords=KEYWORDS)]  # (file, line, message, ...)
-    assert len(used) > 20, "the page's texts were not found: the extraction keywords no longer match web/texts.py"
-    for message in used:
-        key = message[0] if isinstance(message, tuple) else message
-        entry = russian.get(key)
-        assert entry is not None and not entry.fuzzy, f"not in the Russian catalogue (README Languages): {key!r}"
-        originals = message if isinstance(message, tuple) else (message,)
-        translations = entry.string if isinstance(entry.string, tuple) else (entry.string,)
-        for translation in translations:
-            assert translation, f"untranslated: {key!r}"
-            assert placeholders(translation) == placeholders(originals[-1]), key
 
 
 @pytest.mark.parametrize("locale", ["en", "ru"])
