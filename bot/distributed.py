@@ -393,6 +393,7 @@ def run_front_end(settings: Settings, use_webhook: bool) -> None:
     bot = create_bot(settings)
     dispatcher = front_end_dispatcher(settings, bot, redis)
     if use_webhook:
+        dispatcher["redelivered_on_error"] = True  # an update not stored fails, and Telegram delivers it again
         serve(settings, bot, dispatcher, use_webhook=True, in_background=False)
         return
 

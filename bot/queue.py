@@ -1,8 +1,8 @@
 """Per-user request queue: a user's photos are answered one at a time, in the order they arrived.
 
-Handlers see only the `UserQueue` interface, one async context manager; the in-memory implementation serves
-one process. Several replicas of the bot would share a store instead (for example a counter and a lock per
-user in Redis) behind the same `turn`.
+The embedded mode's (bot/requests.py: LocalRequests takes a turn for every request): the in-memory implementation
+serves one process. The distributed mode keeps each sender's line in Redis instead (bot/distributed.py: Lines),
+where the workers take turns.
 """
 
 from __future__ import annotations
