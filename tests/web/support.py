@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -24,6 +23,7 @@ from reply.card import CardText
 from reply.replier import Reply
 from serving.inference import ComparedFaces, GalleryScales
 from serving.pool import InProcessPool
+from tests.redis_server import free_port
 from web.config import WebSettings
 
 T = TypeVar("T")
@@ -131,12 +131,6 @@ class GatedPool:
 
 START_S = 180  # spawning the worker processes and loading the models, on a busy machine
 LOOKALIKE = Path(sys.executable).with_name("lookalike")
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def serve_command(*options: str) -> list[str]:

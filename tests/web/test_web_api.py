@@ -16,21 +16,25 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from aiohttp.test_utils import TestClient
+from aiohttp.test_utils import TestClient, TestServer
 from PIL import Image
+from redis.asyncio import Redis
 
 from bot import texts
 from bot.i18n import create_i18n
 from cli.main import main as lookalike
 from pipeline.photo import PhotoError, PhotoLimits, PhotoProblem
 from reply.quality import QualityIssue
+from serving.admission import RedisAdmission
 from serving.inference import InferenceConfig
 from serving.pool import InProcessPool
 from tests.bot import bad_photos
+from tests.redis_server import RedisServer, redis_server_binary
 from tests.web.support import MULTIPART, GatedPool, form, settings_with, stalled_body, with_client
 from web import texts as page_texts
 from web.app import create_app, preferred_locale
 from web.config import WebSettings
+from web.server import with_admission
 
 
 def post_json(pool: Any, path: str, photos: Sequence[tuple[str, bytes]], settings: WebSettings | None = None,
@@ -329,6 +333,44 @@ def test_busy_when_every_admission_place_is_taken_and_free_again_after(web_pool:
     gated = GatedPool(web_pool)
     answers = asyncio.run(with_client(create_app(gated, settings_with(max_photos=2)), scenario))
     assert answers == [(503, "5"), (503, "5"), (200, None), (200, None), (200, None)]
+
+
+def test_the_admission_limit_is_shared_with_other_front_ends_through_redis(web_pool: InProcessPool,
+                                                                          example_photo: Path, tmp_path: Path) -> None:
+    """With REDIS_URL (server.with_admission), places another front-end holds in Redis (here a second app, as the
+    bot would) make this page busy, and free it again when they are given back."""
+    if redis_server_binary() is None:
+        pytest.skip("redis-server is not installed (scripts/setup.sh installs it as root)")
+    photo = example_photo.read_bytes()
+
+    async def scenario(page: TestClient, other: TestClient) -> list[int]:
+        async def post(client: TestClient) -> int:
+            response = await client.post("/api/lookup", data=form(("me.jpg", photo)))
+            await response.read()
+            return response.status
+
+        held = [asyncio.create_task(post(other)) for _ in range(2)]
+        while gated.waiting < 2:
+            await asyncio.sleep(0.01)
+        refused = await post(page)
+        gated.gate.set()
+        return [refused, *[await task for task in held], await post(page)]
+
+    with RedisServer(tmp_path / "redis") as server:
+        settings = settings_with(max_photos=2, redis_url=server.url)
+        gated = GatedPool(web_pool)
+
+        async def both() -> list[int]:
+            redis = Redis.from_url(server.url)
+            other = create_app(gated, settings, RedisAdmission(redis, 2, 60))
+            try:
+                async with TestClient(TestServer(with_admission(web_pool, settings))) as page, \
+                        TestClient(TestServer(other)) as other_client:
+                    return await scenario(page, other_client)
+            finally:
+                await redis.aclose()
+
+        assert asyncio.run(both()) == [503, 200, 200, 200]
 
 
 def test_a_failure_in_the_reply_path_is_a_500_with_the_bot_s_apology(web_pool: InProcessPool,
