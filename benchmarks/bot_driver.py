@@ -237,7 +237,11 @@ class DistributedBot:
         self.redis.start()
         self.cluster = Cluster(self.api, self.redis.url, self.index_dir.resolve(), self.folder,
                                environ={"LOG_LEVEL": "WARNING", "JOB_LEASE_SECONDS": "10"})
-        await self.cluster.start(self.front_ends, self.workers)
+        try:
+            await self.cluster.start(self.front_ends, self.workers)
+        except BaseException:
+            await self.__aexit__()  # what did start must not outlive the benchmark
+            raise
         self.start_s = time.monotonic() - started
         return self
 

@@ -60,6 +60,7 @@ logger = logging.getLogger(__name__)
 ANSWER_JOB = "answer"  # the workers' arq function (bot/worker.py)
 SENT_TTL_S = 24 * 3600  # how long the record of sent messages outlives a request
 ACCEPTING_S = 120.0  # a front-end downloading a request's photos for longer has died
+ALBUM_TTL_S = 120.0  # an album's parts (message JSON, no photo) once collected, or when their lead never came
 LINE_TTL_S = 24 * 3600  # a sender's line, refreshed by every request
 POLLING_LOCK_S = 30.0
 
@@ -353,9 +354,10 @@ async def discard(redis: ArqRedis, admission: RedisAdmission, payload: dict[str,
 def front_end_dispatcher(settings: Settings, bot: Bot, redis: ArqRedis) -> Dispatcher:
     """A front-end's dispatcher: requests stored as jobs, albums and /compare waits in Redis."""
     admission = RedisAdmission(redis, settings.serving.max_photos, settings.serving.job_ttl_s)
-    storage = RedisStorage(redis, state_ttl=SECOND_PHOTO_WAIT_S, data_ttl=SECOND_PHOTO_WAIT_S)
+    wait = round(SECOND_PHOTO_WAIT_S)  # Redis takes whole seconds
+    storage = RedisStorage(redis, state_ttl=wait, data_ttl=wait)
     dispatcher = create_dispatcher(settings, RedisRequests(redis, admission, settings), create_i18n(), storage,
-                                   RedisAlbums(redis, bot, ACCEPTING_S))
+                                   RedisAlbums(redis, bot, ALBUM_TTL_S))
     dispatcher.update.outer_middleware(SendingOnce(redis))
     return dispatcher
 

@@ -11,7 +11,7 @@ import logging
 
 from aiogram import Router
 from aiogram.types import ErrorEvent
-from redis.exceptions import RedisError
+from redis import exceptions as redis_errors
 
 from bot import texts
 from bot.replies import reply_text
@@ -19,11 +19,14 @@ from bot.retry import OutcomeUnknownError
 
 logger = logging.getLogger(__name__)
 
+# redis-py's, after its own retries
+REDIS_UNREACHABLE = (redis_errors.ConnectionError, redis_errors.TimeoutError, redis_errors.BusyLoadingError)
+
 
 async def apologise(event: ErrorEvent, redelivered_on_error: bool = False) -> None:
     if isinstance(event.exception, OutcomeUnknownError):
         return  # logged by RetryMiddleware
-    if redelivered_on_error and isinstance(event.exception, RedisError):
+    if redelivered_on_error and isinstance(event.exception, REDIS_UNREACHABLE):
         logger.error("Update %d not stored (%s): Telegram will deliver it again", event.update.update_id,
                      type(event.exception).__name__)
         raise event.exception

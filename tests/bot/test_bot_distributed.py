@@ -39,7 +39,7 @@ def replies_to(api: FakeBotAPI, chat_id: int) -> list[int | None]:
             and call.method in ("sendPhoto", "sendMediaGroup", "sendMessage")]
 
 
-def test_an_album_across_front_ends_and_a_burst_are_answered_once_in_order(redis_server, small_index: Path,
+def test_an_album_a_burst_and_a_compare_across_front_ends_are_answered_once_in_order(redis_server, small_index: Path,
                                                                             tmp_path: Path, face_jpeg: bytes,
                                                                             other_face_jpeg: bytes) -> None:
     async def scenario() -> None:
@@ -50,7 +50,12 @@ def test_an_album_across_front_ends_and_a_burst_are_answered_once_in_order(redis
             burst = [api.photo_message(BOB, photo) for photo in [face_jpeg, other_face_jpeg] * 2 + [face_jpeg]]
             api.send(*album)  # one part to each front-end: only the first carries /top8
             api.send(*burst)  # five photos at once, to both front-ends in turn
-            await api.wait_for(lambda: cards_for(api, GROUP, 2) and cards_for(api, BOB, 5), ANSWER_TIMEOUT_S)
+            first = api.photo_message(CAROL, face_jpeg)
+            api.send(first, api.text_message(CAROL, "/compare", reply_to_message=first))
+            await api.wait_for(lambda: api.texts(CAROL), ANSWER_TIMEOUT_S)  # "now send the second one"
+            api.send(api.photo_message(CAROL, other_face_jpeg))  # the /compare wait, read by the other front-end
+            await api.wait_for(lambda: cards_for(api, GROUP, 2) and cards_for(api, BOB, 5)
+                               and any(card.startswith("Similarity") for card in api.cards(CAROL)), ANSWER_TIMEOUT_S)
             await asyncio.sleep(2)  # anything sent twice would arrive meanwhile
             to_front_ends = {url for update, url, status in api.pushes if status == 200}
             assert len(to_front_ends) == 2
