@@ -12,7 +12,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 from aiohttp import ClientSession
-from cluster import SECRET, Cluster
+from cluster import SECRET, Cluster, ready
 from fake_bot_api import BOT_USERNAME, SECRET_HEADER, FakeBotAPI
 from harness import ONE_CARD, cards_for
 
@@ -161,5 +161,33 @@ def test_one_polling_front_end_serves_and_a_second_is_refused(redis_server, smal
             finally:
                 await bots.stop()
         assert api.received(ALICE) == [ONE_CARD]
+
+    asyncio.run(scenario())
+
+
+def test_a_worker_stopped_mid_job_hands_its_jobs_back(redis_server, small_index: Path, tmp_path: Path,
+                                                       face_jpeg: bytes, two_faces_jpeg: bytes) -> None:
+    """SIGTERM of a worker with no time to finish (SHUTDOWN_TIMEOUT_SECONDS=0): it exits at once, its running jobs
+    go back to the queue, and the next worker answers each photo once, in order."""
+    users = (ALICE, BOB)
+
+    async def scenario() -> None:
+        async with cluster(redis_server, small_index, tmp_path, front_ends=1, workers=0) as (api, bots):
+            stopped = await bots.spawn("worker-1", "--worker", LOG_LEVEL="INFO", SHUTDOWN_TIMEOUT_SECONDS="0")
+            await bots.until(stopped, lambda: ready(stopped))
+            sent = {user: [api.photo_message(user, photo) for photo in (two_faces_jpeg, face_jpeg, two_faces_jpeg)]
+                    for user in users}
+            for messages in sent.values():
+                api.send(*messages)
+            while not running_jobs(redis_server):
+                await asyncio.sleep(0.005)
+            stopped.signal(signal.SIGTERM)
+            assert await stopped.wait() == 0
+            await bots.worker("worker-2")
+            await api.wait_for(lambda: all(len(replies_to(api, user)) == 3 for user in users), ANSWER_TIMEOUT_S)
+            await asyncio.sleep(2)
+            for user in users:
+                assert replies_to(api, user) == [message["message_id"] for message in sent[user]]
+            assert "will be run again" in stopped.log()  # it did hand a running job back
 
     asyncio.run(scenario())
