@@ -8,7 +8,7 @@ Photos: real CelebA test faces tiled into one JPEG (benchmarks/common.py), faces
 Stages, for all the faces of a photo: decode (bytes -> RGB, EXIF, size cap), detect (letterbox + detector
 + NMS), landmarks, align, embed, search (gallery look-up of 8 identities, crops decoded), render (one card
 per face, JPEG-encoded). "sum" adds the stages; "photo -> cards" times the bot's whole job in one call
-(LookalikeService.describe_photo: the same plus the face-quality checks). Seed columns: "search seed" is
+(Inference.reply with the bot's captions: the same plus the face-quality checks). Seed columns: "search seed" is
 scikit-learn's cosine similarity against every gallery vector plus a pandas group-by per person (then the
 same crops); "render seed" is a matplotlib 3x3 grid saved as JPEG. Medians of --repeat runs after a
 warm-up (--seed-repeat for the slow seed rows), on `threads` threads for PyTorch/ONNX Runtime, OpenCV and
@@ -33,7 +33,7 @@ from matplotlib.figure import Figure
 from sklearn.metrics.pairwise import cosine_similarity
 from threadpoolctl import threadpool_limits
 
-from bot.service import LookalikeService
+from bot.service import captioned_reply
 from index.engine import LookalikeEngine, check_same_weights
 from index.gallery import Gallery, Match
 from pipeline import FacePipeline, settings
@@ -42,6 +42,7 @@ from pipeline.image import encode_jpeg
 from pipeline.photo import decode_photo
 from reply.card import render_card
 from reply.replier import Replier
+from serving import Inference
 from training.reference import torch_pipeline
 
 from .common import (
@@ -93,11 +94,11 @@ def seed_card(face_crop: np.ndarray, matches: list[Match]) -> bytes:
 # --- measuring ----------------------------------------------------------------------------------------
 
 
-def stage_actions(service: LookalikeService, vectors: np.ndarray,
+def stage_actions(service: Inference, vectors: np.ndarray,
                   data: bytes) -> tuple[int, dict[str, Callable[[], object]]]:
     """(faces found, one action per stage and seed column) for one photo; each stage gets the outputs of the
     stage before it, computed once here."""
-    pipe, gallery = service.engine.pipeline, service.engine.gallery
+    pipe, gallery = service.replier.engine.pipeline, service.replier.engine.gallery
     rgb = decode_photo(data)
     boxes, _ = pipe.detector.detect(rgb)
     points = pipe.landmarks.predict(rgb, boxes)
@@ -116,7 +117,7 @@ def stage_actions(service: LookalikeService, vectors: np.ndarray,
         "embed": lambda: pipe.embedder.embed(crops),
         "search": lambda: [gallery.search(e, TOP) for e in embeddings],
         "render": lambda: [encode_jpeg(render_card(c, m, gallery.scale)) for c, m in zip(crops, found, strict=True)],
-        "photo -> cards": lambda: service.describe_photo(data),
+        "photo -> cards": lambda: captioned_reply(service.reply(data)),
         "search seed": lambda: [seed_search(gallery, vectors, e) for e in embeddings],
         "render seed": lambda: [seed_card(c, m) for c, m in zip(crops, found, strict=True)],
     }
@@ -127,7 +128,7 @@ def set_threads(threads: int) -> None:
     cv2.setNumThreads(threads)
 
 
-def start_up(index_dir: Path, runtime: str, threads: int) -> tuple[LookalikeService, dict[str, float]]:
+def start_up(index_dir: Path, runtime: str, threads: int) -> tuple[Inference, dict[str, float]]:
     """A service as the bot builds it (on `threads` threads), and the seconds each start-up step took."""
     set_threads(threads)
     figures = {"index load": seconds(lambda: Gallery.load(index_dir))}
@@ -136,12 +137,12 @@ def start_up(index_dir: Path, runtime: str, threads: int) -> tuple[LookalikeServ
     pipe = FacePipeline.load(threads=threads) if runtime == "onnx" else torch_pipeline(threads=threads)
     figures["models load"] = time.perf_counter() - started
     figures["fingerprint check"] = seconds(lambda: check_same_weights(gallery, pipe, index_dir))
-    service = LookalikeService(Replier(LookalikeEngine(pipe, gallery)), workers=1)
+    service = Inference(Replier(LookalikeEngine(pipe, gallery)))
     figures["warm-up"] = seconds(service.warm_up)
     return service, figures
 
 
-def measure_photo(service: LookalikeService, vectors: np.ndarray, photo: BenchPhoto, threads: int, repeat: int,
+def measure_photo(service: Inference, vectors: np.ndarray, photo: BenchPhoto, threads: int, repeat: int,
                   seed_repeat: int) -> dict[str, object]:
     faces, actions = stage_actions(service, vectors, photo.data)
     with threadpool_limits(threads):
@@ -170,9 +171,9 @@ def main(argv: list[str] | None = None) -> int:
     print(format_table(["threads", *started_up[0][1]],
                        [[threads, *figures.values()] for threads, (_, figures) in zip(args.threads, started_up,
                                                                                       strict=True)]))
-    gallery = started_up[0][0].engine.gallery
+    gallery = started_up[0][0].replier.engine.gallery
     vectors = gallery.index.reconstruct_n(0, len(gallery))
-    photos = findable_photos(args.data_root, args.sizes, args.faces, started_up[0][0].engine.pipeline.detector)
+    photos = findable_photos(args.data_root, args.sizes, args.faces, started_up[0][0].replier.engine.pipeline.detector)
     rows = []
     for threads, (service, _) in zip(args.threads, started_up, strict=True):
         set_threads(threads)
