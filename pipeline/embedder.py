@@ -1,5 +1,6 @@
-"""The face embedder: aligned 112x112 crop -> unit embedding. The network is training/networks.py's
-EmbeddingNet; this module works on numpy arrays and never imports torch."""
+"""The face embedder: aligned 112x112 crop -> unit embedding. The network is MobileFaceNet
+(training/mobilefacenet.py), fine-tuned by training/embedder.py; this module works on numpy arrays and never
+imports torch."""
 
 from __future__ import annotations
 

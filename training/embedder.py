@@ -26,7 +26,7 @@ the faces_extra photos the index build keeps for its own checks (index/extra.py)
 of both sets' TPR at FPR 1e-2 (`val_tpr`); before the first step the untouched network is validated (log line
 with epoch -1). An "epoch" is `--epoch-steps` steps: weights, checkpoint and validation are written after each,
 into `--out` only (with `log.jsonl` and `config.json`); `python -m training.publish OUT` makes them the
-pipeline's weights.
+pipeline's weights. `--epochs 0` writes the untouched pretrained network as a run (with its threshold).
 """
 
 from __future__ import annotations
@@ -46,7 +46,7 @@ from index.extra import ExtraConfig, extra_folder, split_extra
 from pipeline.config import EmbedderConfig
 from readers import DataPaths
 from training.augment import embedder_transform
-from training.common import EpochLoop, add_runtime_arguments, cosine_lr, save_part, set_lr, start_run
+from training.common import EpochLoop, add_runtime_arguments, cosine_lr, save_part, start_run
 from training.faces import held_out_rows, validation_sets
 from training.losses import ArcFaceMargin, distillation_loss, relational_distillation_loss
 from training.metrics import pair_scores, roc
@@ -54,6 +54,7 @@ from training.mobilefacenet import MEAN, STD, MobileFaceNet, load_package_weight
 from training.networks import normalise
 
 VALIDATION_FPR = 1e-2
+BEST = "best"  # a run's sub-folder with the weights of its best epoch by `val_tpr` (publish either folder)
 STUDENT_TEACHER = "mobilefacenet"  # the teacher whose network the student is: its targets place ArcFace's centres
 
 
@@ -92,6 +93,28 @@ class TeacherViews(Dataset):
         return image, self.targets[row, view], row
 
 
+class PairedBatches(torch.utils.data.Sampler):
+    """Batches (lists of dataset positions) holding `pairs` identities with two photos each, the rest drawn at
+    random: a random batch of 64 out of ~60,000 faces holds almost no two photos of one person, so neither
+    ArcFace nor the relational loss would see what a genuine pair looks like to the teachers."""
+
+    def __init__(self, identities: np.ndarray, batch: int, pairs: int, steps: int, seed: int) -> None:
+        self.batch, self.pairs, self.steps = batch, pairs, steps
+        self.rng = np.random.default_rng(seed)
+        groups = pd.DataFrame({"identity": identities}).groupby("identity").indices  # positions, by identity
+        self.groups = [rows for identity, rows in groups.items() if identity != "" and len(rows) >= 2]
+        self.size = len(identities)
+
+    def __len__(self) -> int:
+        return self.steps
+
+    def __iter__(self):
+        for _ in range(self.steps):
+            chosen = self.rng.choice(len(self.groups), self.pairs, replace=False)
+            paired = [int(p) for g in chosen for p in self.rng.choice(self.groups[g], 2, replace=False)]
+            yield paired + self.rng.integers(0, self.size, self.batch - len(paired)).tolist()
+
+
 def embed(model: torch.nn.Module, crops: np.ndarray, device: str) -> np.ndarray:
     """Unit embeddings of uint8 crops, in eval mode."""
     model.eval()
@@ -101,23 +124,23 @@ def embed(model: torch.nn.Module, crops: np.ndarray, device: str) -> np.ndarray:
     return torch.cat(out).numpy()
 
 
-def validate(model: torch.nn.Module, crops: np.ndarray, identities: np.ndarray, sets: dict[str, np.ndarray],
-             device: str) -> dict[str, float]:
-    """Per held-out set: AUC, TPR at FPR 1e-2 (with its threshold) and 1e-3; `val_tpr`, the mean of the sets'
-    TPR at 1e-2 (what runs are chosen on); `val_threshold`, the cosine at FPR 1e-2 over both sets' impostor pairs
-    pooled (what the verification threshold becomes)."""
+def validate(embeddings: np.ndarray, identities: np.ndarray, sets: dict[str, np.ndarray],
+             prefix: str = "val") -> dict[str, float]:
+    """Per held-out set (rows of `embeddings`): AUC, TPR at FPR 1e-2 and 1e-3; `<prefix>_tpr`, the mean of the
+    sets' TPR at 1e-2 (what runs are chosen on); `<prefix>_threshold`, the cosine at FPR 1e-2 over both sets'
+    impostor pairs pooled (what the verification threshold becomes)."""
     figures, genuine_all, impostor_all = {}, [], []
     for name, rows in sets.items():
-        genuine, impostor = pair_scores(embed(model, crops[rows], device), identities[rows])
+        genuine, impostor = pair_scores(embeddings[rows], identities[rows])
         result = roc(genuine, impostor)
-        figures |= {f"val_{name}_auc": round(result["auc"], 4),
-                    f"val_{name}_tpr": round(result["tpr_at_fpr_0.01"], 4),
-                    f"val_{name}_tpr_1e-3": round(result["tpr_at_fpr_0.001"], 4)}
+        figures |= {f"{prefix}_{name}_auc": round(result["auc"], 4),
+                    f"{prefix}_{name}_tpr": round(result["tpr_at_fpr_0.01"], 4),
+                    f"{prefix}_{name}_tpr_1e-3": round(result["tpr_at_fpr_0.001"], 4)}
         genuine_all.append(genuine)
         impostor_all.append(impostor)
-    figures["val_tpr"] = round(float(np.mean([figures[f"val_{name}_tpr"] for name in sets])), 4)
+    figures[f"{prefix}_tpr"] = round(float(np.mean([figures[f"{prefix}_{name}_tpr"] for name in sets])), 4)
     pooled = roc(np.concatenate(genuine_all), np.concatenate(impostor_all))
-    figures["val_threshold"] = round(pooled["threshold_at_fpr_0.01"], 4)
+    figures[f"{prefix}_threshold"] = round(pooled["threshold_at_fpr_0.01"], 4)
     return figures
 
 
@@ -144,6 +167,12 @@ def freeze_stages(model: MobileFaceNet, stages: int) -> list[torch.nn.Parameter]
     return [parameter for parameter in model.parameters() if parameter.requires_grad]
 
 
+def best_so_far(folder: Path) -> float:
+    """`val_tpr` of the weights kept in `folder` (the run's best epoch so far), or -1 when there are none."""
+    path = folder / "embedder.json"
+    return json.loads(path.read_text())["training"]["val_tpr"] if path.exists() else -1.0
+
+
 def endless(loader: torch.utils.data.DataLoader):
     """The loader's batches without end: an "epoch" is a number of steps, and a new pass (a fresh shuffle)
     starts where one runs out."""
@@ -167,10 +196,14 @@ def options_parser() -> argparse.ArgumentParser:
     parser.add_argument("--arcface-weight", type=float, default=0.1)
     parser.add_argument("--labelled-only", action="store_true", help="train on faces with an identity only")
     parser.add_argument("--frozen-stages", type=int, default=0, help="stem = 1, then the bottleneck stages")
+    parser.add_argument("--pairs-per-batch", type=int, default=0,
+                        help="identities shown with two photos in every batch (PairedBatches); 0: random batches")
     parser.add_argument("--epochs", type=int, default=10)
     parser.add_argument("--epoch-steps", type=int, default=200)
     parser.add_argument("--batch", type=int, default=64)
-    parser.add_argument("--lr", type=float, default=1e-4)
+    parser.add_argument("--lr", type=float, default=1e-5, help="the network's peak learning rate (AdamW)")
+    parser.add_argument("--head-lr", type=float, default=1e-3,
+                        help="peak learning rate of the training-only heads: ArcFace's centres, the projection")
     parser.add_argument("--warmup-steps", type=int, default=100)
     parser.add_argument("--scale", type=float, default=32.0)
     parser.add_argument("--margin", type=float, default=0.3)
@@ -234,31 +267,62 @@ def main(argv: list[str] | None = None) -> None:
     for module in (model, margin, projection):
         module.to(args.device)
     labels = torch.from_numpy(labels_np).to(args.device)
-    parameters = [*trained, *margin.parameters(), *projection.parameters()]
-    optimizer = torch.optim.AdamW(parameters, lr=args.lr, weight_decay=5e-4)
+    heads = [*margin.parameters(), *projection.parameters()]
+    parameters = [*trained, *heads]
+    # Adam moves every weight by about the learning rate per step, whatever its size: the folded convolutions'
+    # weights are small, so the network takes a rate far below the freshly placed heads' (see the model card).
+    optimizer = torch.optim.AdamW([{"params": trained, "lr": args.lr, "peak": args.lr},
+                                   {"params": heads, "lr": args.head_lr, "peak": args.head_lr}], weight_decay=5e-4)
     loop = EpochLoop(args.out, {"model": model, "margin": margin, "projection": projection, "optimizer": optimizer},
                      args.epochs, budget)
-    generator = torch.Generator().manual_seed(args.seed + loop.epoch)
-    loader = torch.utils.data.DataLoader(TeacherViews(student_crops, targets, train_rows), batch_size=args.batch,
-                                         sampler=torch.utils.data.RandomSampler(train_rows, generator=generator),
-                                         drop_last=True, num_workers=args.workers)
-    batches = endless(loader)
     steps = args.epoch_steps
+    dataset = TeacherViews(student_crops, targets, train_rows)
+    if args.pairs_per_batch:
+        sampler = PairedBatches(faces.identity.to_numpy()[train_rows], args.batch, args.pairs_per_batch,
+                                steps * args.epochs, args.seed + loop.epoch)
+        loader = torch.utils.data.DataLoader(dataset, batch_sampler=sampler, num_workers=args.workers)
+    else:
+        generator = torch.Generator().manual_seed(args.seed + loop.epoch)
+        loader = torch.utils.data.DataLoader(dataset, batch_size=args.batch, drop_last=True,
+                                             sampler=torch.utils.data.RandomSampler(train_rows, generator=generator),
+                                             num_workers=args.workers)
+    batches = endless(loader)
     print(f"{len(train_rows)} training faces, {len(classes)} labelled identities, "
           f"validation: {({k: len(v) for k, v in sets.items()})}, targets {targets.shape}", flush=True)
 
     def validation_figures() -> dict[str, float]:
-        return validate(model, validation_crops, validation_identities, validation_parts, args.device)
+        """The served embedding's figures, and (`val_projected_*`) those of its projection to the teachers' space,
+        which serving could use instead (folded into the last layer)."""
+        served = embed(model, validation_crops, args.device)
+        with torch.inference_mode():
+            projected = F.normalize(projection(torch.from_numpy(served).to(args.device)), dim=1).cpu().numpy()
+        return (validate(served, validation_identities, validation_parts)
+                | validate(projected, validation_identities, validation_parts, "val_projected"))
+
+    def save(finished: int, figures: dict[str, float], folder: Path = args.out) -> None:
+        config.verification_threshold = figures["val_threshold"]
+        training = {"config": str(args.config or ""), "teachers": args.teachers,
+                    "init": str(args.init or args.init_package), "epochs": finished, "epoch_steps": steps,
+                    "batch": args.batch, "lr": args.lr, "head_lr": args.head_lr, "frozen_stages": args.frozen_stages,
+                    "distill_weight": args.distill_weight, "relation_weight": args.relation_weight,
+                    "arcface_weight": args.arcface_weight, "train_faces": int(len(train_rows)),
+                    "identities": len(classes), **figures,
+                    "threshold_rule": "FPR 1e-2 over both validation sets' impostor pairs, our pipeline's crops"}
+        save_part("embedder", model, config, folder, training)
 
     if loop.epoch == 0:
-        loop.log.write(epoch=-1, **validation_figures())  # the untouched pretrained network
+        untouched = validation_figures()
+        loop.log.write(epoch=-1, **untouched)  # the pretrained network as it comes
+        if args.epochs == 0:  # `--epochs 0`: the pretrained network itself as a run (the ablation's first row)
+            save(0, untouched)
 
     def train_epoch(epoch: int, epochs: int) -> dict[str, float]:
         model.train()
         sums = np.zeros(3)
         for step in range(steps):
             images, target, rows = next(batches)
-            set_lr(optimizer, cosine_lr(epoch * steps + step, steps * epochs, args.lr, args.warmup_steps))
+            for group in optimizer.param_groups:
+                group["lr"] = cosine_lr(epoch * steps + step, steps * epochs, group["peak"], args.warmup_steps)
             inputs = normalise(images, MEAN, STD, args.device).contiguous(memory_format=torch.channels_last)
             embeddings = F.normalize(model(inputs), dim=1)
             target = target.to(args.device)
@@ -279,15 +343,9 @@ def main(argv: list[str] | None = None) -> None:
 
     def end_epoch(finished: int, epochs: int) -> dict[str, float]:
         figures = validation_figures()
-        config.verification_threshold = figures["val_threshold"]
-        training = {"config": str(args.config or ""), "teachers": args.teachers, "init": str(args.init or
-                                                                                           args.init_package),
-                    "epochs": finished, "epoch_steps": steps, "batch": args.batch, "lr": args.lr,
-                    "frozen_stages": args.frozen_stages, "distill_weight": args.distill_weight,
-                    "relation_weight": args.relation_weight, "arcface_weight": args.arcface_weight,
-                    "train_faces": int(len(train_rows)), "identities": len(classes), **figures,
-                    "threshold_rule": "FPR 1e-2 over both validation sets' impostor pairs, our pipeline's crops"}
-        save_part("embedder", model, config, args.out, training)
+        save(finished, figures)
+        if figures["val_tpr"] > best_so_far(args.out / BEST):
+            save(finished, figures, args.out / BEST)
         return figures
 
     epoch = loop.run(train_epoch, end_epoch)

@@ -162,7 +162,7 @@ def named_validation_crops(pipe: FacePipeline, data: DataPaths, limit: int = 0) 
     rows = faces.iloc[validation_sets(faces)["named"][: limit or None]]
     crops = [pipeline_crop(pipe, data.celeba, row) for row in tqdm(list(rows.itertuples()), desc="named",
                                                                    mininterval=10)]
-    return np.stack(crops), rows.identity.to_numpy()
+    return np.stack(crops), rows.identity.to_numpy().astype(str)
 
 
 def evaluate_embedder(pipe: FacePipeline, data: DataPaths, limit: int = 0, validation: bool = False) -> dict:
