@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from index.bands import LookalikeScale
-from index.extra import ExtraConfig, read_crops, split_extra
+from index.extra import ExtraConfig, pipeline_crops, split_extra
 from index.gallery import NAMED_DIR, Gallery
 from index.scale import band_shares
 from pipeline import FacePipeline, settings
@@ -76,7 +76,7 @@ def main(argv: list[str] | None = None) -> int:
     pipe = FacePipeline.load(threads=1)
     folder = args.data_root / "faces_extra"
     split = split_extra(folder, ExtraConfig())
-    unseen = pipe.embed_crops(read_crops(folder, split.unseen))
+    unseen = pipe.embed_crops(pipeline_crops(pipe, folder, split.unseen))
     sources = split.unseen["source"].to_numpy()
     headers = ["people", "n", "closest: strong %", "similar %", "weak %", f"#{RANK}: strong %", "similar %", "weak %"]
     for name, path in (("CelebA gallery", args.index), ("named gallery", args.index / NAMED_DIR)):

@@ -35,7 +35,7 @@ import numpy as np
 import pandas as pd
 from tqdm import tqdm
 
-from index.extra import ExtraConfig, ExtraSplit, extra_folder, read_crop, read_crops, split_extra
+from index.extra import ExtraConfig, ExtraSplit, extra_folder, pipeline_crops, read_crop, split_extra
 from index.gallery import (
     CROPS_FILE,
     INDEX_FILE,
@@ -177,13 +177,14 @@ def append_crops(faces: list[GalleryFace], crops_file: IO[bytes]) -> list[dict[s
     return rows
 
 
-def named_faces(folder: Path, rows: pd.DataFrame) -> Iterator[GalleryFace]:
-    """The named gallery's faces: faces_extra crops, aligned already."""
+def named_faces(pipeline: FacePipeline, folder: Path, rows: pd.DataFrame) -> Iterator[GalleryFace]:
+    """The named gallery's faces: faces_extra crops cut again as the pipeline cuts a face (index/extra.py)."""
     whole = np.array([0, 0, 112, 112], np.float32)
     for row in tqdm(list(rows.itertuples(index=False)), desc="named faces", unit="face"):
+        landmarks, crop = pipeline.face_near_points(read_crop(folder, row.path), row.points)
         yield GalleryFace(image_id=row.path, identity=int(row.identity), partition=-1, source=row.source,
-                          box_from="aligned", box=whole, score=float(row.score), landmarks=row.points,
-                          crop=read_crop(folder, row.path), name=row.name)
+                          box_from="aligned", box=whole, score=float(row.score), landmarks=landmarks, crop=crop,
+                          name=row.name)
 
 
 def write_gallery(pipeline: FacePipeline, faces: Iterable[GalleryFace], out_dir: Path,
@@ -224,11 +225,11 @@ def build_named(pipeline: FacePipeline, folder: Path, split: ExtraSplit, out_dir
     finds that person first (`held_out_top1`); its manifest."""
     started = time.perf_counter()
     (out_dir / MANIFEST_FILE).unlink(missing_ok=True)
-    gallery = write_gallery(pipeline, named_faces(folder, split.gallery), out_dir, batch_size)
+    gallery = write_gallery(pipeline, named_faces(pipeline, folder, split.gallery), out_dir, batch_size)
     if gallery is None:
         raise RuntimeError(f"No named face in {folder}: build with --no-named.")
     write_scale(out_dir, measure_scale(gallery, unseen, scale_config), unseen_people_text(split))
-    held_out = pipeline.embed_crops(read_crops(folder, split.held_out), batch_size)
+    held_out = pipeline.embed_crops(pipeline_crops(pipeline, folder, split.held_out), batch_size)
     found = [str(gallery.names[gallery.nearest(vector, 1)[0][0]]) for vector in held_out]
     return write_manifest(out_dir, {
         "weights_fingerprint": pipeline.fingerprint,
@@ -270,7 +271,7 @@ def build_index(pipeline: FacePipeline, data_root: str | Path, out_dir: str | Pa
     named_manifest = None
     if folder is not None:
         split = split_extra(folder, extra or ExtraConfig())
-        unseen = pipeline.embed_crops(read_crops(folder, split.unseen), batch_size)
+        unseen = pipeline.embed_crops(pipeline_crops(pipeline, folder, split.unseen), batch_size)
         write_scale(out_dir, measure_scale(gallery, unseen, scale), unseen_people_text(split))
         if named:
             named_manifest = build_named(pipeline, folder, split, out_dir / NAMED_DIR, batch_size, unseen, scale)

@@ -4,8 +4,10 @@ measured on (index/scale.py).
 
 Every named row of faces.csv (a non-empty `identity`, whatever its `source`) is a named person's face, so a new
 named set added to faces.csv joins the gallery without code changes. Names are shown with underscores as
-spaces; one spelling is one person. The crops are already aligned on the ArcFace template that
-pipeline/align.py uses, so they are embedded as they are.
+spaces; one spelling is one person. The crops come aligned by another aligner (MTCNN's points), and not all on
+the ArcFace template they name (utk's and pubfig's faces are about 0.6x its size), so every crop is cut again
+as the pipeline cuts a user's face (FacePipeline.face_near_points: our landmarks and alignment) before it is
+embedded.
 
 The scale's people must be in no gallery: adults from the unlabelled sets (one photo per person) and a share
 of the named people from portrait sets, whose photos are then all kept out of the named gallery.
@@ -20,6 +22,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from pipeline import FacePipeline
 from pipeline.image import read_rgb
 from readers.faces_extra import FACES_FILE, read_faces_extra
 
@@ -94,12 +97,14 @@ def unlabelled_people(faces: pd.DataFrame, config: ExtraConfig) -> pd.DataFrame:
 
 
 def read_crop(folder: Path, path: str) -> np.ndarray:
-    """An aligned 112x112 face of faces_extra as RGB uint8."""
+    """A 112x112 face crop of faces_extra as it is stored, RGB uint8."""
     return read_rgb(folder / path)
 
 
-def read_crops(folder: Path, rows: pd.DataFrame) -> np.ndarray:
-    return np.stack([read_crop(folder, path) for path in rows["path"]]) if len(rows) else np.zeros(
-        (0, 112, 112, 3), np.uint8)
+def pipeline_crops(pipeline: FacePipeline, folder: Path, rows: pd.DataFrame) -> np.ndarray:
+    """(N, 112, 112, 3): the rows' faces cut again as the pipeline cuts a face (module docstring)."""
+    crops = [pipeline.face_near_points(read_crop(folder, row.path), row.points)[1]
+             for row in rows.itertuples(index=False)]
+    return np.stack(crops) if crops else np.zeros((0, 112, 112, 3), np.uint8)
 
 

@@ -89,6 +89,13 @@ class FacePipeline:
         """Embeddings for many aligned (N, 112, 112, 3) RGB uint8 crops at once."""
         return self.embedder.embed(crops, batch_size=batch_size)
 
+    def face_near_points(self, image: np.ndarray, points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(landmarks (5, 2), aligned crop) of the one face whose five points are roughly known (an aligned photo,
+        a crop made by another aligner): our landmark model in the box those points imply, then our alignment, so
+        that the crop is cut as the pipeline cuts any face."""
+        landmarks, crops = self.faces_in_box(image, self.landmarks.box_around_points(points)[None])
+        return landmarks[0], crops[0]
+
     def faces_in_box(self, image: np.ndarray, boxes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Landmarks and aligned crops for given boxes (no detection): ((N, 5, 2), (N, 112, 112, 3))."""
         rgb = to_rgb(image)

@@ -2,7 +2,7 @@
 our alignment and our augmentations, with ArcFace and distillation from the teachers' ensemble.
 
     python -m training.teachers       --out teachers/                               # once: fetch + convert
-    python -m training.teacher_cache  --data-root ../shared/data --names mobilefacenet sface --out runs/cache
+    python -m training.teacher_cache  --data-root ../shared/data --names sface mobilefacenet --out runs/cache_v3
     python -m training.embedder       --config training/configs/embedder_finetune.json --data-root ../shared/data
 
 The network starts from the package's weights (`--init-package teachers/mobilefacenet.onnx`), so it starts where
@@ -33,7 +33,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import random
 from pathlib import Path
 
 import numpy as np
@@ -68,29 +67,25 @@ def index_evaluation_keys(data: DataPaths) -> set[str]:
 
 
 def teacher_targets(cache: Path, names: list[str]) -> np.ndarray:
-    """(N, 2, D): the teachers' unit embeddings of each crop and its mirror, concatenated, unit length."""
-    parts = [np.load(cache / f"{name}.npy", mmap_mode="r") for name in names]
-    targets = np.concatenate(parts, axis=2).astype(np.float32)
-    return targets / np.linalg.norm(targets, axis=2, keepdims=True)
+    """(N, D): the teachers' unit embeddings of each crop, concatenated, unit length."""
+    targets = np.concatenate([np.load(cache / f"{name}.npy") for name in names], axis=1).astype(np.float32)
+    return targets / np.linalg.norm(targets, axis=1, keepdims=True)
 
 
 class TeacherViews(Dataset):
-    """Items (augmented view, its target, row): the pipeline's crop of a face or its mirror image, freshly
-    augmented, with the teachers' target for that view."""
+    """Items (augmented view, target, row): the pipeline's crop of a face freshly augmented (mirrored half the
+    time: a mirrored face is the same person), with the teachers' target for the crop."""
 
     def __init__(self, crops: np.ndarray, targets: np.ndarray, rows: np.ndarray) -> None:
         self.crops, self.targets, self.rows = crops, targets, rows
-        self.transform = embedder_transform(flip=False)
+        self.transform = embedder_transform()
 
     def __len__(self) -> int:
         return len(self.rows)
 
     def __getitem__(self, item: int) -> tuple[np.ndarray, np.ndarray, int]:
         row = int(self.rows[item])
-        view = random.randrange(2)
-        crop = self.crops[row] if view == 0 else self.crops[row][:, ::-1]
-        image = self.transform(image=np.ascontiguousarray(crop))["image"]
-        return image, self.targets[row, view], row
+        return self.transform(image=np.asarray(self.crops[row]))["image"], self.targets[row], row
 
 
 class PairedBatches(torch.utils.data.Sampler):
@@ -145,10 +140,10 @@ def validate(embeddings: np.ndarray, identities: np.ndarray, sets: dict[str, np.
 
 
 def class_centres(targets: np.ndarray, labels: np.ndarray, classes: int) -> torch.Tensor:
-    """(classes, D): each class's mean target (both views), unit length: where ArcFace's centres start."""
-    sums = np.zeros((classes, targets.shape[2]), np.float32)
+    """(classes, D): each class's mean target, unit length: where ArcFace's centres start."""
+    sums = np.zeros((classes, targets.shape[1]), np.float32)
     labelled = labels >= 0
-    np.add.at(sums, labels[labelled], targets[labelled].sum(axis=1))
+    np.add.at(sums, labels[labelled], targets[labelled])
     return F.normalize(torch.from_numpy(sums), dim=1)
 
 
@@ -184,7 +179,7 @@ def options_parser() -> argparse.ArgumentParser:
     """The script's options; a run's config file (`--config`) holds values for them."""
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data-root", default=None, help="to find faces_extra's evaluation-only photos")
-    parser.add_argument("--cache", type=Path, default=Path("runs/cache"), help="folder from teacher_cache")
+    parser.add_argument("--cache", type=Path, default=Path("runs/cache_v3"), help="folder from teacher_cache")
     parser.add_argument("--teachers", nargs="+", default=["sface", "mobilefacenet"],
                         help="cached teachers whose targets are concatenated")
     parser.add_argument("--out", type=Path, default=Path("runs/embedder"))
@@ -239,7 +234,7 @@ def main(argv: list[str] | None = None) -> None:
     args, budget = start_run(options_parser(), argv)
 
     faces = pd.read_csv(args.cache / "faces.csv", keep_default_na=False)
-    student_crops = np.load(args.cache / "pipeline_crops.npy", mmap_mode="r")  # 2.4 GB: the page cache holds it
+    student_crops = np.load(args.cache / "crops.npy", mmap_mode="r")  # 2.4 GB: the page cache holds it
     targets = teacher_targets(args.cache, args.teachers)
     own_targets = teacher_targets(args.cache, [STUDENT_TEACHER])
     sets = validation_sets(faces)
@@ -259,11 +254,11 @@ def main(argv: list[str] | None = None) -> None:
     model = build_student(args).to(memory_format=torch.channels_last)
     trained = freeze_stages(model, args.frozen_stages)
     margin = ArcFaceMargin(config.embedding_size, len(classes), config.arcface_scale, config.arcface_margin)
-    projection = torch.nn.Linear(config.embedding_size, targets.shape[2], bias=False)
+    projection = torch.nn.Linear(config.embedding_size, targets.shape[1], bias=False)
     with torch.no_grad():
         margin.weight.copy_(class_centres(own_targets, labels_np, len(classes)))
         sample = np.random.default_rng(args.seed).choice(train_rows, min(20_000, len(train_rows)), replace=False)
-        projection.weight.copy_(least_squares_projection(own_targets[sample, 0], targets[sample, 0]))
+        projection.weight.copy_(least_squares_projection(own_targets[sample], targets[sample]))
     for module in (model, margin, projection):
         module.to(args.device)
     labels = torch.from_numpy(labels_np).to(args.device)

@@ -72,14 +72,15 @@ def all_training_faces(data: DataPaths) -> pd.DataFrame:
 
 
 def pipeline_crop(pipe: FacePipeline, celeba: CelebA, row) -> np.ndarray:
-    """The face as the pipeline cuts it: in an in-the-wild photo, the celebrity's face our detector finds (the
-    annotated box when it misses it, as the index build does); in an aligned photo or crop, the box around its
-    known points (LandmarkRegressor.box_around_points); then our landmarks and alignment (faces_in_box)."""
+    """The face as the pipeline cuts it, as the index build does: in an in-the-wild photo, the celebrity's face
+    our detector finds (the annotated box when it misses it), then our landmarks and alignment; in an aligned
+    photo or crop, FacePipeline.face_near_points of its known points."""
     image = read_rgb(row.path)
     found = None if row.aligned or row.source == "align" else celebrity_box(pipe, celeba, row.key.split("/", 1)[1],
                                                                              image)
-    box = found[0] if found is not None else pipe.landmarks.box_around_points(row.points)
-    return pipe.faces_in_box(image, box[None])[1][0]
+    if found is None:
+        return pipe.face_near_points(image, row.points)[1]
+    return pipe.faces_in_box(image, found[0][None])[1][0]
 
 
 def held_out_identities(faces: pd.DataFrame, source_filter: pd.Series, min_photos: int, people: int,

@@ -14,9 +14,10 @@ import pytest
 
 from cli.main import EXAMPLE_PHOTO, main
 from index.engine import LookalikeEngine
-from index.extra import ExtraConfig, read_crop, split_extra
+from index.extra import ExtraConfig, pipeline_crops, split_extra
 from index.gallery import MANIFEST_FILE, METADATA_FILE, NAMED_DIR, SCALE_FILE, Gallery
 from pipeline import Face
+from readers.faces_extra import read_faces_extra
 from reply.replier import Replier
 
 
@@ -40,11 +41,14 @@ def test_one_photo_of_each_person_is_held_out_of_the_named_gallery(named_index: 
     assert json.loads((named_index / MANIFEST_FILE).read_text())["named"] == NAMED_DIR
 
 
-def held_out_face(face_pipeline, data_root: Path, path: str) -> Face:
-    """A held-out faces_extra photo as the pipeline's Face (the crop comes aligned)."""
-    crop = read_crop(data_root / "faces_extra", path)
-    return Face(box=np.array([0, 0, 112, 112], np.float32), score=1.0, landmarks=np.zeros((5, 2), np.float32),
-                crop=crop, embedding=face_pipeline.embed_crops(crop[None])[0])
+def held_out_faces(face_pipeline, data_root: Path, paths: list[str]) -> list[Face]:
+    """Held-out faces_extra photos as the pipeline's Faces, cut again as the index build cuts them."""
+    folder = data_root / "faces_extra"
+    rows = read_faces_extra(folder).set_index("path").loc[paths].reset_index()
+    crops = pipeline_crops(face_pipeline, folder, rows)
+    return [Face(box=np.array([0, 0, 112, 112], np.float32), score=1.0, landmarks=np.zeros((5, 2), np.float32),
+                 crop=crop, embedding=embedding) for crop, embedding in zip(crops, face_pipeline.embed_crops(crops),
+                                                                            strict=True)]
 
 
 def test_a_held_out_photo_of_a_named_person_finds_that_person(named_engine: LookalikeEngine, face_pipeline,
@@ -53,7 +57,7 @@ def test_a_held_out_photo_of_a_named_person_finds_that_person(named_engine: Look
     rows = pd.read_csv(data_root / "faces_extra" / "faces.csv", dtype={"identity": str, "gender": str})
     names = rows.set_index("path").loc[held_out, "identity"].str.replace("_", " ").tolist()
 
-    found = [named_engine.face_matches(held_out_face(face_pipeline, data_root, path)) for path in held_out]
+    found = [named_engine.face_matches(face) for face in held_out_faces(face_pipeline, data_root, held_out)]
 
     assert [face_matches.named.name for face_matches in found] == names
     assert all(len(face_matches.matches) == 8 and not face_matches.matches[0].name for face_matches in found)
