@@ -50,11 +50,12 @@ class LandmarkConfig:
 
 @dataclass
 class EmbedderConfig:
-    """Embedder: timm backbone, embedding size, normalisation and the verification threshold."""
+    """Embedder: the network (MobileFaceNet, training/mobilefacenet.py), embedding size, normalisation and the
+    verification threshold."""
 
-    backbone: str = "mobilenetv3_large_100"
+    backbone: str = "mobilefacenet"
     input_size: int = 112
-    embedding_size: int = 256
+    embedding_size: int = 192
     mean: tuple[float, float, float] = (0.5, 0.5, 0.5)
     std: tuple[float, float, float] = (0.5, 0.5, 0.5)
     arcface_scale: float = 32.0

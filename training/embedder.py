@@ -3,16 +3,16 @@ our alignment and our augmentations, with ArcFace and distillation from the teac
 
     python -m training.teachers       --out teachers/                               # once: fetch + convert
     python -m training.teacher_cache  --data-root ../shared/data --names sface mobilefacenet --out runs/cache_v3
-    python -m training.embedder       --config training/configs/embedder_finetune.json --data-root ../shared/data
+    python -m training.embedder       --config training/configs/embedder_arcface.json --data-root ../shared/data
 
 The network starts from the package's weights (`--init-package teachers/mobilefacenet.onnx`), so it starts where
-the teacher is instead of at random. Each step shows it a face as OUR pipeline cuts it (`pipeline_crops.npy`:
+the teacher is instead of at random. Each step shows it a face as OUR pipeline cuts it (the cache's `crops.npy`:
 our detector, landmarks and alignment, mirrored or not), freshly augmented (training/augment.py: colour, blur,
 JPEG, occlusion, small affine jitter, black borders), and combines three losses (training/losses.py):
 - ArcFace (`arcface_weight`) on the faces with an identity (CelebA train ids and named people), its class
   centres started at each class's mean MobileFaceNet target, i.e. where the pretrained network puts the class;
 - distillation (`distill_weight`): a linear projection of the embedding pulled (1 - cosine) to the target of the
-  view: the teachers' unit embeddings of the well-aligned crop (`crops.npy`), concatenated and re-normalised
+  view: the teachers' unit embeddings of that crop, concatenated and re-normalised
   (SFace + MobileFaceNet: an ensemble stronger than either). The projection starts at the least-squares map from
   MobileFaceNet's targets to the ensemble's, and is training-only: the pipeline serves the embedding;
 - relational distillation (`relation_weight`): the batch's pairwise cosines of the embedding made to match the
@@ -27,6 +27,9 @@ of both sets' TPR at FPR 1e-2 (`val_tpr`); before the first step the untouched n
 with epoch -1). An "epoch" is `--epoch-steps` steps: weights, checkpoint and validation are written after each,
 into `--out` only (with `log.jsonl` and `config.json`); `python -m training.publish OUT` makes them the
 pipeline's weights. `--epochs 0` writes the untouched pretrained network as a run (with its threshold).
+
+The committed weights are `embedder_arcface.json`'s (ArcFace alone: it validated best); `embedder_finetune.json`
+adds the two distillation losses (docs/MODEL_CARD.md has the ablation).
 """
 
 from __future__ import annotations

@@ -173,28 +173,6 @@ class LandmarkNet(nn.Module):
         return self.head(self.reduce(self.backbone(images)[-1]).flatten(1))
 
 
-class EmbeddingNet(nn.Module):
-    """Aligned crop -> embedding (not normalised): a timm backbone's last feature map, a global depthwise-conv
-    head (MobileFaceNet style: it keeps where on the face a feature is, which average pooling throws away),
-    then a linear layer."""
-
-    def __init__(self, config: EmbedderConfig) -> None:
-        super().__init__()
-        self.backbone = timm.create_model(config.backbone, pretrained=False, features_only=True, out_indices=(-1,))
-        channels = self.backbone.feature_info.channels()[-1]
-        grid = feature_grid(self.backbone, config.input_size)
-        self.head = nn.Sequential(
-            nn.Conv2d(channels, channels, grid, groups=channels, bias=False),  # global depthwise conv
-            nn.BatchNorm2d(channels),
-            nn.Flatten(),
-            nn.Dropout(0.2),
-            nn.Linear(channels, config.embedding_size),
-        )
-
-    def forward(self, images: torch.Tensor) -> torch.Tensor:
-        return self.head(self.backbone(images)[-1])
-
-
 def normalise(crops: np.ndarray | torch.Tensor, mean: tuple[float, ...], std: tuple[float, ...],
               device: str | torch.device = "cpu") -> torch.Tensor:
     """(N, H, W, 3) uint8 RGB (an array, or a loader's tensor) -> (N, 3, H, W) float on `device`, normalised
@@ -212,7 +190,10 @@ def build_model(part: str, config: DetectorConfig | LandmarkConfig | EmbedderCon
         return build_yolo(config.model_yaml)
     if part == "landmarks":
         return LandmarkNet(config)
-    return MobileFaceNet(config.embedding_size) if config.backbone == "mobilefacenet" else EmbeddingNet(config)
+    if config.backbone != "mobilefacenet":
+        raise ValueError(f"embedder backbone {config.backbone!r}: this version builds MobileFaceNet only "
+                         "(training/mobilefacenet.py; the mobilenetv3 student is in git history, before issue 19)")
+    return MobileFaceNet(config.embedding_size)
 
 
 def load_model(part: str, weights_dir: Path, config: DetectorConfig | LandmarkConfig | EmbedderConfig) -> nn.Module:

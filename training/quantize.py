@@ -1,7 +1,7 @@
 """Try the embedder in int8: ONNX Runtime's static quantisation, calibrated on training crops, measured against
 the float model on the validation people and for speed (training only).
 
-    python -m training.quantize --weights pipeline/weights --cache runs/cache --out runs/int8
+    python -m training.quantize --weights pipeline/weights --cache runs/cache_v3 --out runs/int8
 
 Writes `<out>/embedder_int8.onnx` (from the exported float file of `--weights`, training/export.py) and prints, for
 both files, the validation figures of training/embedder.py (our pipeline's crops of the validation people) and
@@ -86,7 +86,7 @@ def milliseconds_per_face(path: Path, batch: int, repeats: int = 30) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--weights", type=Path, default=Path("pipeline/weights"))
-    parser.add_argument("--cache", type=Path, default=Path("runs/cache"))
+    parser.add_argument("--cache", type=Path, default=Path("runs/cache_v3"))
     parser.add_argument("--out", type=Path, default=Path("runs/int8"))
     parser.add_argument("--calibration", type=int, default=1024, help="training crops to calibrate on")
     parser.add_argument("--per-tensor", action="store_true", help="one weight scale per tensor, not per channel")
@@ -94,7 +94,7 @@ def main() -> None:
 
     config = load_config(EmbedderConfig, args.weights / "embedder.json")
     faces = pd.read_csv(args.cache / "faces.csv", keep_default_na=False)
-    crops = np.load(args.cache / "pipeline_crops.npy", mmap_mode="r")
+    crops = np.load(args.cache / "crops.npy", mmap_mode="r")
     training = np.flatnonzero(~held_out_rows(faces))
     args.out.mkdir(parents=True, exist_ok=True)
     float_file, int8_file = exported(args.weights) / "embedder.onnx", args.out / "embedder_int8.onnx"
