@@ -18,6 +18,7 @@ import asyncio
 import contextlib
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -234,6 +235,9 @@ class DistributedBot:
 
     async def __aenter__(self) -> DistributedBot:
         started = time.monotonic()
+        # an empty Redis: a previous run's records (kept an hour per update id) would make this run's updates,
+        # numbered from the same start, look delivered twice
+        shutil.rmtree(self.redis.folder, ignore_errors=True)
         self.redis.start()
         self.cluster = Cluster(self.api, self.redis.url, self.index_dir.resolve(), self.folder,
                                environ={"LOG_LEVEL": "WARNING", "JOB_LEASE_SECONDS": "10"})
