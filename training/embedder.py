@@ -289,13 +289,15 @@ def main(argv: list[str] | None = None) -> None:
           f"validation: {({k: len(v) for k, v in sets.items()})}, targets {targets.shape}", flush=True)
 
     def validation_figures() -> dict[str, float]:
-        """The served embedding's figures, and (`val_projected_*`) those of its projection to the teachers' space,
-        which serving could use instead (folded into the last layer)."""
+        """The served embedding's figures, and, when the run distils (`val_projected_*`), those of its projection
+        to the teachers' space, which serving could use instead (folded into the last layer)."""
         served = embed(model, validation_crops, args.device)
+        figures = validate(served, validation_identities, validation_parts)
+        if args.distill_weight == 0:
+            return figures  # the projection is not trained: its figures would say nothing
         with torch.inference_mode():
             projected = F.normalize(projection(torch.from_numpy(served).to(args.device)), dim=1).cpu().numpy()
-        return (validate(served, validation_identities, validation_parts)
-                | validate(projected, validation_identities, validation_parts, "val_projected"))
+        return figures | validate(projected, validation_identities, validation_parts, "val_projected")
 
     def save(finished: int, figures: dict[str, float], folder: Path = args.out) -> None:
         config.verification_threshold = figures["val_threshold"]
