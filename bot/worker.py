@@ -118,9 +118,20 @@ async def finish(ctx: dict[str, Any], payload: dict[str, Any]) -> None:
 
 class LeasedWorker(Worker):
     """arq's worker, never starting a job it is running already (its lease may have run out while Redis was down:
-    arq then offers it again, and two runs in one worker would confuse arq's own records), and riding out a Redis
+    arq then offers it again, and two runs in one worker would confuse arq's own records), riding out a Redis
     restart while it starts jobs (arq's start watches keys, which a lost connection ends with an error that would
-    stop the worker)."""
+    stop the worker), and stopping cleanly on SIGTERM whenever it comes (close)."""
+
+    async def close(self) -> None:
+        """arq's close gathers the job tasks and re-raises the CancelledError of a job that SIGTERM cancelled while arq
+        was still reading it from Redis (before the job's own cancellation handling): the worker would end with a
+        traceback and exit code 1. Such a job is not lost (its in-progress mark expires and another worker runs it),
+        so its task is let go here."""
+        await asyncio.gather(*self.tasks.values(), return_exceptions=True)
+        for job_id, task in list(self.tasks.items()):
+            if task.cancelled():
+                del self.tasks[job_id]
+        await super().close()
 
     async def start_jobs(self, job_ids: list[bytes]) -> None:
         for job_id in job_ids:

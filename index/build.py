@@ -48,6 +48,7 @@ from index.gallery import (
 )
 from index.scale import ScaleConfig, measure_scale, write_scale
 from pipeline import FacePipeline, settings
+from pipeline.embedder import EMBED_BATCH
 from pipeline.image import encode_jpeg
 from pipeline.photo import PhotoError, PhotoLimits, read_photo
 from pipeline.settings import data_root
@@ -247,7 +248,7 @@ def build_named(pipeline: FacePipeline, folder: Path, split: ExtraSplit, out_dir
 
 
 def build_index(pipeline: FacePipeline, data_root: str | Path, out_dir: str | Path, limit: int | None = None,
-                batch_size: int = 64, sources: Iterable[str] = SOURCES,
+                batch_size: int = EMBED_BATCH, sources: Iterable[str] = SOURCES,
                 image_ids: Collection[str] | None = None, named: bool = False,
                 extra: ExtraConfig | None = None, scale: ScaleConfig | None = None) -> dict[str, Any]:
     """Build the index directory `out_dir` from the CelebA photos under `data_root`; return its manifest.
@@ -317,7 +318,8 @@ def add_build_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--weights", type=Path, default=settings.weights_dir(),
                         help="model weights folder (default $LOOKALIKE_WEIGHTS_DIR, else the committed ones)")
     parser.add_argument("--limit", type=int, help="at most N photos from each source (for trials)")
-    parser.add_argument("--batch", type=int, default=64, help="crops per embedder batch (default 64)")
+    parser.add_argument("--batch", type=int, default=EMBED_BATCH,
+                        help=f"crops per embedder call (default {EMBED_BATCH}: the fastest on one thread)")
     parser.add_argument("--sources", nargs="+", choices=SOURCES, default=list(SOURCES),
                         help="wild: celeba/img_celeba; align: img_align_celeba (default both)")
 

@@ -16,6 +16,11 @@ def unit_rows(vectors: np.ndarray) -> np.ndarray:
     return vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
 
 
+# Crops per network call. One at a time is the fastest on one thread: ONNX Runtime's MobileFaceNet takes 6.9 ms a
+# face at batch 1, 7.8 at 2, 9.2 at 4 and 10.2 at 8 here (its blocked layout's activations outgrow the CPU's caches).
+EMBED_BATCH = 1
+
+
 class Embedder:
     """`embed(crops)` -> (N, D) float32 unit vectors for aligned 112x112 RGB uint8 crops."""
 
@@ -24,7 +29,7 @@ class Embedder:
         self.config = config
         self.forward = model
 
-    def embed(self, crops: np.ndarray, batch_size: int = 64) -> np.ndarray:
+    def embed(self, crops: np.ndarray, batch_size: int = EMBED_BATCH) -> np.ndarray:
         if len(crops) == 0:
             return np.zeros((0, self.config.embedding_size), np.float32)
         out = [unit_rows(self.forward(model_input(crops[start:start + batch_size], self.config.mean, self.config.std)))

@@ -10,7 +10,7 @@ import numpy as np
 from pipeline.align import align_face
 from pipeline.config import PARTS, load_part_configs
 from pipeline.detector import FaceDetector
-from pipeline.embedder import Embedder
+from pipeline.embedder import EMBED_BATCH, Embedder
 from pipeline.face import Face
 from pipeline.image import to_rgb
 from pipeline.landmarks import LandmarkRegressor
@@ -85,7 +85,7 @@ class FacePipeline:
                  for box, score, pts, crop, emb in zip(boxes, scores, points, crops, embeddings, strict=True)]
         return FoundFaces(faces=faces, skipped_boxes=skipped)
 
-    def embed_crops(self, crops: np.ndarray, batch_size: int = 64) -> np.ndarray:
+    def embed_crops(self, crops: np.ndarray, batch_size: int = EMBED_BATCH) -> np.ndarray:
         """Embeddings for many aligned (N, 112, 112, 3) RGB uint8 crops at once."""
         return self.embedder.embed(crops, batch_size=batch_size)
 

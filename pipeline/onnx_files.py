@@ -19,7 +19,7 @@ from pipeline.runtime import ONNX_OPSET
 from pipeline.settings import onnx_cache_root
 
 FINGERPRINT_FILE = "fingerprint.txt"
-EXPORT_VERSION = 1  # raise it when the export itself changes, so that files exported before are not reused
+EXPORT_VERSION = 2  # raise it when the export itself changes, so that files exported before are not reused
 
 
 class MissingOnnxError(RuntimeError):

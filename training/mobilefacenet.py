@@ -38,6 +38,15 @@ MEAN = (0.5, 0.5, 0.5)
 STD = (128 / 255, 128 / 255, 128 / 255)
 
 
+class PReLU(nn.PReLU):
+    """nn.PReLU (the same `weight`, one slope per channel) computed as relu(x) - slope * relu(-x), which exports to
+    ONNX as element-wise operations: ONNX Runtime keeps those in its blocked (NCHWc) convolution layout, whereas
+    around each PReLU node it converts the layout back and forth (10.4 against 7.3 ms a face on one thread)."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.relu(x) - self.weight.view(1, -1, 1, 1) * torch.relu(-x)
+
+
 class ConvUnit(nn.Module):
     """A convolution with a bias (its BatchNorm folded in), then PReLU unless `linear`."""
 
@@ -48,7 +57,7 @@ class ConvUnit(nn.Module):
         self.pad = nn.ZeroPad2d((0, 1, 0, 1)) if stride == 2 else nn.Identity()
         padding = 0 if stride == 2 or kernel != 3 else 1
         self.conv = nn.Conv2d(inputs, outputs, kernel, stride, padding, groups=groups, bias=True)
-        self.act = nn.Identity() if linear else nn.PReLU(outputs)
+        self.act = nn.Identity() if linear else PReLU(outputs)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.act(self.conv(self.pad(x)))

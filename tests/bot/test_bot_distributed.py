@@ -182,7 +182,7 @@ def test_a_worker_stopped_mid_job_hands_its_jobs_back(redis_server, small_index:
             while not running_jobs(redis_server):
                 await asyncio.sleep(0.005)
             stopped.signal(signal.SIGTERM)
-            assert await stopped.wait() == 0
+            assert await stopped.wait() == 0, stopped.log()[-3000:]
             await bots.worker("worker-2")
             await api.wait_for(lambda: all(len(replies_to(api, user)) == 3 for user in users), ANSWER_TIMEOUT_S)
             await asyncio.sleep(2)
