@@ -49,7 +49,7 @@ from pipeline.config import EmbedderConfig
 from readers import DataPaths
 from training.augment import embedder_transform
 from training.common import EpochLoop, add_runtime_arguments, cosine_lr, save_part, start_run
-from training.faces import held_out_rows, validation_sets
+from training.faces import held_out_rows, stacked_sets, validation_sets
 from training.losses import ArcFaceMargin, distillation_loss, relational_distillation_loss
 from training.metrics import pair_scores, roc
 from training.mobilefacenet import MEAN, STD, MobileFaceNet, load_package_weights
@@ -241,11 +241,9 @@ def main(argv: list[str] | None = None) -> None:
     targets = teacher_targets(args.cache, args.teachers)
     own_targets = teacher_targets(args.cache, [STUDENT_TEACHER])
     sets = validation_sets(faces)
-    validation_rows = np.concatenate(list(sets.values()))
+    validation_rows, validation_parts = stacked_sets(sets)
     validation_crops = np.asarray(student_crops[validation_rows])
     validation_identities = faces.identity.to_numpy()[validation_rows]
-    starts = np.cumsum([0, *(len(rows) for rows in sets.values())])
-    validation_parts = {name: np.arange(starts[n], starts[n + 1]) for n, name in enumerate(sets)}
     train_rows = training_rows(faces, args)
     labelled = sorted(set(faces.identity.to_numpy()[train_rows]) - {""})
     classes = {identity: n for n, identity in enumerate(labelled)}

@@ -111,6 +111,14 @@ def validation_sets(faces: pd.DataFrame) -> dict[str, np.ndarray]:
     return {"wild": np.flatnonzero(wild), "named": np.sort(named.index.to_numpy())}
 
 
+def stacked_sets(sets: dict[str, np.ndarray]) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """(the sets' rows one after another, each set's positions in them): embed the rows once, then pair each set
+    within its own positions (training.embedder.validate)."""
+    rows = np.concatenate(list(sets.values()))
+    starts = np.cumsum([0, *(len(set_rows) for set_rows in sets.values())])
+    return rows, {name: np.arange(starts[n], starts[n + 1]) for n, name in enumerate(sets)}
+
+
 def held_out_rows(faces: pd.DataFrame) -> np.ndarray:
     """(N,) bool: faces of the validation people, all their photos (those validation pairs and the rest)."""
     return faces.identity.isin(set().union(*validation_people(faces).values())).to_numpy()

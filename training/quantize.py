@@ -23,9 +23,9 @@ from pipeline.config import EmbedderConfig, load_config
 from pipeline.embedder import Embedder
 from pipeline.image import model_input
 from pipeline.runtime import onnx_runner
+from training.embedder import validate
 from training.export import exported
-from training.faces import held_out_rows, validation_sets
-from training.metrics import pair_scores, roc
+from training.faces import held_out_rows, stacked_sets, validation_sets
 
 
 def calibration_batches(crops: np.ndarray, candidates: np.ndarray, config: EmbedderConfig, count: int, batch: int,
@@ -60,17 +60,6 @@ def quantise(source: Path, target: Path, reader, per_channel: bool) -> None:
     prepared.unlink()
 
 
-def validation_figures(embedder: Embedder, crops: np.ndarray, identities: np.ndarray,
-                       sets: dict[str, np.ndarray]) -> dict[str, float]:
-    figures = {}
-    for name, rows in sets.items():
-        result = roc(*pair_scores(embedder.embed(np.asarray(crops[rows])), identities[rows]))
-        figures |= {f"val_{name}_tpr": round(result["tpr_at_fpr_0.01"], 4),
-                    f"val_{name}_tpr_1e-3": round(result["tpr_at_fpr_0.001"], 4)}
-    figures["val_tpr"] = round(float(np.mean([figures[f"val_{name}_tpr"] for name in sets])), 4)
-    return figures
-
-
 def milliseconds_per_face(path: Path, batch: int, repeats: int = 30) -> float:
     run = onnx_runner(path, threads=1)
     inputs = np.random.default_rng(0).normal(size=(batch, 3, 112, 112)).astype(np.float32)
@@ -100,11 +89,12 @@ def main() -> None:
     float_file, int8_file = exported(args.weights) / "embedder.onnx", args.out / "embedder_int8.onnx"
     quantise(float_file, int8_file, calibration_batches(crops, training, config, args.calibration, 32, 0),
              per_channel=not args.per_tensor)
-    sets, identities = validation_sets(faces), faces.identity.to_numpy()
+    rows, parts = stacked_sets(validation_sets(faces))
+    validation_crops, identities = np.asarray(crops[rows]), faces.identity.to_numpy()[rows]
     report = {}
     for name, path in (("float32", float_file), ("int8", int8_file)):
         embedder = Embedder(onnx_runner(path, threads=2), config)
-        report[name] = {**validation_figures(embedder, crops, identities, sets),
+        report[name] = {**validate(embedder.embed(validation_crops), identities, parts),
                         "ms_per_face_batch_1": milliseconds_per_face(path, 1),
                         "ms_per_face_batch_8": milliseconds_per_face(path, 8)}
         print(name, json.dumps(report[name]), flush=True)
